@@ -1,0 +1,130 @@
+"""The ``dcsim`` command: typer for arguments, rich for the progress bar and the results table.
+
+A user's mistake (bad scenario, missing file) prints one line and exits with code 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from simulator import __version__
+from simulator.config import Scenario, load_scenario
+from simulator.errors import UserError
+
+app = typer.Typer(
+    name="dcsim",
+    help="Discrete-event power simulator for AI data centers.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+
+def fail(err: UserError) -> None:
+    errors.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"dcsim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Simulate GPU training jobs as square waves of power and meter the facility."""
+
+
+class LazyProgress:
+    """A progress bar that appears only once a run has taken more than ``delay`` seconds."""
+
+    def __init__(self, description: str, delay: float = 1.0):
+        self.description = description
+        self.delay = delay
+        self.began = time.perf_counter()
+        self.progress: Progress | None = None
+        self.task = None
+
+    def __call__(self, fraction: float) -> None:
+        if self.progress is None:
+            if time.perf_counter() - self.began < self.delay:
+                return
+            self.progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True,
+            )
+            self.progress.start()
+            self.task = self.progress.add_task(self.description, total=1.0)
+        self.progress.update(self.task, completed=fraction)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def _default_out(scenario: Scenario) -> Path:
+    if scenario.output.dir is not None:
+        return scenario.resolve(scenario.output.dir)
+    return Path("runs") / f"{scenario.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+@app.command()
+def run(
+    scenario_file: Annotated[Path, typer.Argument(metavar="SCENARIO", help="Scenario YAML file.")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Output folder (replaced if it exists).")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Override simulation.seed.", min=0)] = None,
+) -> None:
+    """Simulate a scenario and write time series, jobs, metrics, plots and report.html."""
+    from simulator.report import metric_rows, write_outputs
+    from simulator.runner import simulate
+
+    try:
+        scenario = load_scenario(scenario_file, seed=seed)
+        progress = LazyProgress(f"simulating {scenario.name}")
+        try:
+            result = simulate(scenario, progress)
+        finally:
+            progress.close()
+        folder = write_outputs(result, out or _default_out(scenario))
+    except UserError as err:
+        fail(err)
+    table = Table(title=f"{scenario.name} (seed {scenario.simulation.seed}, policy {scenario.policy.kind})")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_column("unit")
+    for row in metric_rows(result.metrics):
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"outputs in [bold]{folder}[/] (report.html, metrics.json, timeseries.parquet, jobs.parquet)")
+
+
+@app.command()
+def validate(
+    scenario_file: Annotated[Path, typer.Argument(metavar="SCENARIO", help="Scenario YAML file.")],
+) -> None:
+    """Check a scenario file without running it."""
+    try:
+        scenario = load_scenario(scenario_file)
+    except UserError as err:
+        fail(err)
+    c, s = scenario.cluster, scenario.simulation
+    console.print(
+        f"{scenario_file}: ok: {c.servers} x {c.gpus_per_server} {c.gpu}, {s.duration / 3600:g} h at "
+        f"{s.resolution:g}-s metering, workload {scenario.workload.kind}, policy {scenario.policy.kind}",
+        highlight=False,
+    )

@@ -1,0 +1,275 @@
+"""Scenario files: YAML validated by pydantic, with every default readable in this one module.
+
+A scenario has the sections ``cluster``, ``facility``, ``workload``, ``power_model``, ``grid``, ``policy``,
+``simulation`` and ``output``; each may be left out to take its defaults. Errors name the file, the YAML line
+and the field, and say what was expected, so a user never needs to read a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from forecasters.power.analytic import FAMILIES
+from simulator.catalog import gpu_spec
+from simulator.errors import ScenarioError
+
+_UNITS = {"s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+
+
+def parse_duration(value: Any) -> Any:
+    """Read '90s', '15min', '12h', '7d', '2w' or a number of seconds; leave anything else to pydantic."""
+    if isinstance(value, str):
+        match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-z]+)?\s*", value.lower())
+        if not match or (match.group(2) or "s") not in _UNITS:
+            raise ValueError("expected a duration such as 90, '90s', '15min', '12h', '7d' or '2w'")
+        return float(match.group(1)) * _UNITS[match.group(2) or "s"]
+    return value
+
+
+Seconds = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]
+
+
+class Section(BaseModel):
+    """Base of every section: unknown keys are errors (a typo must not silently fall back to a default)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ClusterConfig(Section):
+    servers: int = Field(16, ge=1, description="number of GPU servers")
+    gpus_per_server: int = Field(8, ge=1, le=16)
+    gpu: str = Field("A100-80GB", description="a name from simulator.catalog")
+    server_base_power_w: float = Field(
+        1200.0, ge=0, description="host power without GPUs (CPUs, memory, fans, NICs); DGX A100 ~1.2 kW"
+    )
+    psu_efficiency: float = Field(0.94, gt=0, le=1, description="DC power / wall power (80 PLUS Titanium ~0.94)")
+    scheduler: Literal["fifo", "easy"] = "easy"
+    backfill_depth: int = Field(64, ge=1, description="queued jobs EASY looks at per pass, as Slurm's bf_max_job_test")
+
+    @field_validator("gpu")
+    @classmethod
+    def _known_gpu(cls, name: str) -> str:
+        try:
+            return gpu_spec(name).name
+        except KeyError as err:
+            raise ValueError(err.args[0]) from None
+
+    @property
+    def total_gpus(self) -> int:
+        return self.servers * self.gpus_per_server
+
+
+class ConstantPue(Section):
+    kind: Literal["constant"] = "constant"
+    value: float = Field(1.3, ge=1.0)
+
+
+class CurvePue(Section):
+    """PUE that rises at light IT load (fixed overheads) and in hot weather (less free cooling).
+
+    facility = IT x (1 + cooling) + fixed, cooling = cooling_base + cooling_per_degc x max(0, T - free_cooling_below_c),
+    fixed = fixed_fraction x the rated IT power of the cluster.
+    """
+
+    kind: Literal["curve"]
+    fixed_fraction: float = Field(0.04, ge=0, description="UPS, lighting, distribution, share of rated IT power")
+    cooling_base: float = Field(0.08, ge=0, description="cooling energy per IT energy with free cooling")
+    cooling_per_degc: float = Field(0.012, ge=0, description="extra cooling per IT energy per degree C")
+    free_cooling_below_c: float = 18.0
+    weather: Path | None = Field(None, description="EnergyPlus .epw file, relative to the scenario file")
+    outdoor_temp_c: float = Field(20.0, description="used when no weather file is given")
+
+
+class FacilityConfig(Section):
+    pue: ConstantPue | CurvePue = Field(default_factory=ConstantPue, discriminator="kind")
+
+
+DEFAULT_MIX = {"resnet": 0.15, "vgg": 0.05, "vit": 0.2, "bert": 0.2, "mobilenet": 0.1, "gpt": 0.3}
+
+
+class SyntheticWorkload(Section):
+    kind: Literal["synthetic"] = "synthetic"
+    calibration: Literal["kalos", "seren", "philly", "helios"] = Field(
+        "kalos", description="real cluster whose job sizes and run times the generator reproduces"
+    )
+    target_utilization: float = Field(
+        0.74, gt=0, le=1.5, description="offered GPU-time / capacity; 0.74 = Philly's mean busy-node share"
+    )
+    daily_amplitude: float = Field(0.3, ge=0, lt=1, description="relative swing of arrivals over a day")
+    peak_hour: float = Field(14.0, ge=0, lt=24, description="local hour with the most arrivals")
+    weekend_factor: float = Field(0.7, gt=0, le=2, description="arrival rate on Sat/Sun relative to weekdays")
+    max_gpus: int | None = Field(
+        None, ge=1, description="largest job; default a quarter of the cluster (a whole-cluster job drains it)"
+    )
+    model_mix: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_MIX))
+
+    @field_validator("model_mix")
+    @classmethod
+    def _known_models(cls, mix: dict[str, float]) -> dict[str, float]:
+        unknown = sorted(set(mix) - set(FAMILIES))
+        if unknown:
+            raise ValueError(f"unknown model families {unknown}; expected some of {sorted(FAMILIES)}")
+        if any(w < 0 for w in mix.values()) or sum(mix.values()) <= 0:
+            raise ValueError("weights must be >= 0 with a positive sum")
+        return mix
+
+
+class TraceWorkload(Section):
+    """A job list in dcsim's CSV format (see the README): one row a job, submit time in seconds."""
+
+    kind: Literal["trace"]
+    path: Path = Field(description="CSV file, relative to the scenario file")
+
+
+class PowerModelConfig(Section):
+    kind: Literal["analytic"] = "analytic"
+
+
+class GridConfig(Section):
+    import_limit_kw: float | None = Field(None, gt=0, description="drawn on the plots; minutes above it reported")
+
+
+class PolicyConfig(Section):
+    kind: Literal["none"] = "none"
+
+
+class SimulationConfig(Section):
+    start: datetime = Field(datetime(2023, 7, 3), description="site-local time of t = 0 (a Monday by default)")
+    duration: Seconds = Field(86400.0, description="'7d', '12h', or seconds")
+    resolution: Seconds = Field(1.0, description="metering interval: '1s' (default), '1min' for long runs")
+    warmup: Annotated[float, BeforeValidator(parse_duration), Field(ge=0)] = Field(
+        0.0, description="simulated before t = 0 and not metered, so the cluster does not start empty"
+    )
+    seed: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _bins(self) -> SimulationConfig:
+        bins = self.duration / self.resolution
+        if abs(bins - round(bins)) > 1e-9 * bins:
+            raise ValueError("duration must be a whole number of metering intervals")
+        if bins > 50_000_000:
+            raise ValueError(f"{bins:.0f} metering intervals is too many; use a coarser resolution")
+        return self
+
+    @property
+    def bins(self) -> int:
+        return round(self.duration / self.resolution)
+
+
+class OutputConfig(Section):
+    dir: Path | None = Field(None, description="default runs/<scenario>-<timestamp>/")
+    csv: bool = Field(False, description="also write timeseries.csv and jobs.csv")
+    zoom: Seconds = Field(1800.0, description="width of the zoomed plot that shows the square waves")
+
+
+class Scenario(Section):
+    name: str = "scenario"
+    description: str = ""
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    facility: FacilityConfig = Field(default_factory=FacilityConfig)
+    workload: SyntheticWorkload | TraceWorkload = Field(default_factory=SyntheticWorkload, discriminator="kind")
+    power_model: PowerModelConfig = Field(default_factory=PowerModelConfig)
+    grid: GridConfig = Field(default_factory=GridConfig)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    simulation: SimulationConfig = Field(default_factory=SimulationConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    base_dir: Path = Field(Path("."), exclude=True, description="folder of the scenario file; set by load")
+
+    def referenced_files(self) -> list[tuple[tuple[str, ...], Path]]:
+        """(field path, file) of every file the scenario names, so they can be checked before a run."""
+        files = []
+        if isinstance(self.facility.pue, CurvePue) and self.facility.pue.weather is not None:
+            files.append((("facility", "pue", "weather"), self.facility.pue.weather))
+        if isinstance(self.workload, TraceWorkload):
+            files.append((("workload", "path"), self.workload.path))
+        return files
+
+    def resolve(self, path: Path) -> Path:
+        """A path written in the scenario, taken relative to the scenario file."""
+        return path if path.is_absolute() else self.base_dir / path
+
+
+def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
+    """Read and validate a scenario file; raise :class:`ScenarioError` with file:line: field: what is wrong."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise ScenarioError(f"{path}: cannot read scenario file ({err.strerror})") from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ScenarioError(f"{where}: not valid YAML ({getattr(err, 'problem', err)})") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}:1: expected a mapping of sections (cluster:, workload:, ...)")
+    data.setdefault("name", path.stem)
+    data["base_dir"] = path.parent
+    if seed is not None:
+        data.setdefault("simulation", {})
+        if isinstance(data["simulation"], dict):
+            data["simulation"]["seed"] = seed
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as err:
+        raise ScenarioError("\n".join(_describe(path, root, e) for e in err.errors())) from None
+    for loc, ref in scenario.referenced_files():
+        if not scenario.resolve(ref).is_file():
+            raise ScenarioError(
+                f"{path}:{_line_of(root, list(loc))}: {'.'.join(loc)}: file not found: {scenario.resolve(ref)}"
+            )
+    return scenario
+
+
+def _describe(path: Path, root: yaml.Node | None, error: dict) -> str:
+    """One line for one pydantic error: file:line: dotted.field: message (got value)."""
+    loc = [p for p in error["loc"] if not (isinstance(p, str) and p in ("constant", "curve", "synthetic", "trace"))]
+    field = ".".join(str(p) for p in loc) or "(top level)"
+    line = _line_of(root, loc)
+    message = error["msg"]
+    if error["type"] == "extra_forbidden":
+        message = "unknown field (check the spelling; see simulator/config.py for the fields)"
+    elif error["type"] == "missing":
+        message = "required field is missing"
+    got = "" if error["type"] in ("missing", "extra_forbidden") else f" (got {error.get('input')!r})"
+    if isinstance(error.get("input"), dict):
+        got = ""
+    return f"{path}:{line}: {field}: {message}{got}"
+
+
+def _line_of(root: yaml.Node | None, loc: list) -> int:
+    """The 1-based YAML line of the deepest node on ``loc`` that exists in the file."""
+    node, line = root, 1
+    if node is not None:
+        line = node.start_mark.line + 1
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == str(key)), None)
+            if match is None:
+                break
+            key_node, node = match
+            line = key_node.start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line

@@ -1,0 +1,259 @@
+"""Workloads: the jobs a scenario submits, from a calibrated synthetic generator or a CSV trace.
+
+A workload is a pandas frame, one row a job, sorted by ``submit_s`` (seconds from the scenario start; negative
+during warm-up), with the metadata columns of :data:`simulator.jobs.METADATA_COLUMNS` and either ``epochs`` or
+``duration_s`` (the other is derived from the predicted square wave when the simulation prepares its jobs).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special
+
+from forecasters.power.analytic import FAMILIES
+from simulator.config import Scenario, SyntheticWorkload, TraceWorkload
+from simulator.errors import UserError
+
+
+@dataclass(frozen=True)
+class ClusterStats:
+    """Per-cluster GPU-job statistics, as published in data/acmetrace/cluster_summary.csv."""
+
+    median_gpus: float
+    mean_gpus: float
+    max_gpus: int
+    median_run_s: float
+    mean_run_s: float
+    max_run_s: float
+    gpu_seconds_per_job: float  # (complete + cancel + fail GPU time) / GPU jobs
+
+
+# Numbers copied from data/acmetrace/cluster_summary.csv (tests/test_workload.py re-reads the file and checks
+# them): med_gpu_num, avg_gpu_num, max_gpu, med_run_time_gpu, avg_run_time_gpu, max_run_time_gpu, and the
+# sum of complete/cancel/fail_gpu_time divided by gpu_job_num.
+CLUSTER_STATS = {
+    "kalos": ClusterStats(1.0, 26.77, 1024, 124.0, 1259.689, 625740.0, 267906.0),
+    "seren": ClusterStats(1.0, 5.68, 1024, 122.0, 1414.335, 1209604.0, 32405.0),
+    "philly": ClusterStats(1.0, 1.928, 128, 874.0, 18006.055, 4240676.0, 61039.0),
+    "helios": ClusterStats(1.0, 3.716, 2048, 206.0, 6651.681, 4320009.0, 49352.0),
+}
+
+SINGLE_GPU_SHARE = 0.6
+"""Share of 1-GPU jobs. The summaries give a median of 1 GPU in every cluster but not the share; 60 % is assumed."""
+
+SIZE_CHOICES = {
+    # per-GPU batch multipliers of the family's reference, input sizes (pixels or tokens) and their weights
+    "vision": ((0.25, 0.5, 1.0, 2.0), (160, 224, 288), (0.2, 0.6, 0.2)),
+    "bert": ((0.25, 0.5, 1.0, 2.0), (128, 384, 512), (0.3, 0.5, 0.2)),
+    "gpt": ((0.5, 1.0, 2.0), (2048,), (1.0,)),
+}
+GPT_PARAMS = ((1.3e9, 7e9, 13e9), (0.3, 0.5, 0.2))
+WORKERS = (4, 8, 16)
+
+
+@dataclass(frozen=True)
+class JobSizeModel:
+    """GPU counts on powers of two and log-normal run times whose median grows with GPU count.
+
+    P(1 GPU) = SINGLE_GPU_SHARE, P(2^k) proportional to ratio^k for k >= 1; ln(run time) = mu + beta ln(gpus)
+    + sigma Z. ``ratio``, ``mu``, ``beta`` and ``sigma`` are solved so that the mean GPU count, the median and mean
+    run time and the mean GPU-time per job equal the calibration cluster's.
+    """
+
+    sizes: np.ndarray
+    probs: np.ndarray
+    mu: float
+    beta: float
+    sigma: float
+    max_run_s: float
+
+    @classmethod
+    def calibrate(cls, stats: ClusterStats, max_gpus: int) -> JobSizeModel:
+        top = min(stats.max_gpus, max_gpus)
+        sizes = 2.0 ** np.arange(0, int(np.log2(top)) + 1)
+
+        def probs_for(ratio: float) -> np.ndarray:
+            rest = ratio ** np.arange(1, len(sizes), dtype=float)
+            if len(sizes) == 1:
+                return np.ones(1)
+            return np.concatenate([[SINGLE_GPU_SHARE], (1 - SINGLE_GPU_SHARE) * rest / rest.sum()])
+
+        ratio = _solve(lambda r: probs_for(r) @ sizes - stats.mean_gpus, 1e-3, 1e3, log=True)
+        probs = probs_for(ratio)
+        target = stats.gpu_seconds_per_job / stats.mean_run_s  # E[gD] / E[D]
+        beta = _solve(lambda b: (probs @ sizes ** (1 + b)) / (probs @ sizes**b) - target, -1.0, 3.0)
+        weight = probs @ sizes**beta
+
+        def median_gap(sigma: float) -> float:
+            mu = np.log(stats.mean_run_s / weight) - sigma**2 / 2
+            z = (np.log(stats.median_run_s) - mu - beta * np.log(sizes)) / sigma
+            return probs @ special.ndtr(z) - 0.5
+
+        sigma = _solve(median_gap, 0.05, 4.0)
+        mu = float(np.log(stats.mean_run_s / weight) - sigma**2 / 2)
+        return cls(sizes.astype(int), probs, mu, float(beta), float(sigma), stats.max_run_s)
+
+    def sample(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+        gpus = rng.choice(self.sizes, size=n, p=self.probs)
+        log_run = self.mu + self.beta * np.log(gpus) + self.sigma * rng.standard_normal(n)
+        return gpus, np.clip(np.exp(log_run), 1.0, self.max_run_s)
+
+    @property
+    def mean_gpu_seconds(self) -> float:
+        """E[gpus x run time] under the (clipped) model, by quadrature over Z, for the arrival rate."""
+        z, w = np.polynomial.hermite_e.hermegauss(80)
+        w = w / w.sum()
+        runs = np.clip(np.exp(self.mu + self.beta * np.log(self.sizes)[:, None] + self.sigma * z), 1, self.max_run_s)
+        return float(self.probs @ (self.sizes * (runs @ w)))
+
+
+def _solve(f, lo: float, hi: float, log: bool = False) -> float:
+    """Root of a monotone ``f`` in [lo, hi]; the nearer bound when the target is out of reach."""
+    flo, fhi = f(lo), f(hi)
+    if flo * fhi > 0:
+        return lo if abs(flo) < abs(fhi) else hi
+    if log:
+        return float(np.exp(optimize.brentq(lambda x: f(np.exp(x)), np.log(lo), np.log(hi), xtol=1e-12)))
+    return float(optimize.brentq(f, lo, hi, xtol=1e-12))
+
+
+def arrival_shape(start: datetime, t: np.ndarray, cfg: SyntheticWorkload) -> np.ndarray:
+    """Relative arrival rate at ``t`` seconds after ``start``: a daily cosine and a weekend dip, mean 1 per week."""
+    hours = (start.hour + start.minute / 60 + start.second / 3600) + t / 3600.0
+    daily = 1 + cfg.daily_amplitude * np.cos(2 * np.pi * (hours - cfg.peak_hour) / 24)
+    weekday = (start.weekday() + np.floor(hours / 24)) % 7
+    weekly = np.where(weekday >= 5, cfg.weekend_factor, 1.0)
+    return daily * weekly / ((5 + 2 * cfg.weekend_factor) / 7)
+
+
+def synthetic_jobs(scenario: Scenario, rng: np.random.Generator, t0: float, t1: float) -> pd.DataFrame:
+    """Jobs submitted in [t0, t1) by a seasonal Poisson process sized to the target utilisation."""
+    cfg: SyntheticWorkload = scenario.workload
+    cluster = scenario.cluster
+    largest = min(cfg.max_gpus or max(1, cluster.total_gpus // 4), cluster.total_gpus)
+    sizes = JobSizeModel.calibrate(CLUSTER_STATS[cfg.calibration], largest)
+    rate = cfg.target_utilization * cluster.total_gpus / sizes.mean_gpu_seconds  # jobs per second
+    peak = (1 + cfg.daily_amplitude) * max(1.0, cfg.weekend_factor) / ((5 + 2 * cfg.weekend_factor) / 7)
+    # thinning: a homogeneous process at the peak rate, each arrival kept with probability shape / peak
+    count = rng.poisson(rate * peak * (t1 - t0))
+    times = np.sort(rng.uniform(t0, t1, count))
+    keep = rng.uniform(0, peak, count) < arrival_shape(scenario.simulation.start, times, cfg)
+    times = times[keep]
+    n = len(times)
+
+    gpus, runs = sizes.sample(rng, n)
+    names = sorted(cfg.model_mix)
+    weights = np.array([cfg.model_mix[m] for m in names], dtype=float)
+    model = np.array(names)[rng.choice(len(names), size=n, p=weights / weights.sum())]
+
+    params = np.empty(n)
+    flops = np.empty(n)
+    batch = np.empty(n, dtype=int)
+    size = np.empty(n, dtype=int)
+    dataset = np.empty(n, dtype=int)
+    for name in names:
+        rows = np.flatnonzero(model == name)
+        fam = FAMILIES[name]
+        kind = "gpt" if name == "gpt" else "bert" if name == "bert" else "vision"
+        mults, choices, probs = SIZE_CHOICES[kind]
+        batch[rows] = np.maximum(1, (fam.batch_size * rng.choice(mults, size=len(rows))).astype(int))
+        size[rows] = rng.choice(choices, size=len(rows), p=probs)
+        if name == "gpt":
+            params[rows] = rng.choice(GPT_PARAMS[0], size=len(rows), p=GPT_PARAMS[1])
+            flops[rows] = 2 * params[rows] * size[rows]
+        else:
+            params[rows] = fam.params
+            flops[rows] = fam.flops_per_sample * (size[rows] / fam.size) ** fam.size_exponent
+        dataset[rows] = fam.dataset_size
+
+    return pd.DataFrame(
+        {
+            "submit_s": times,
+            "model": model,
+            "params": params,
+            "flops_per_sample": flops,
+            "batch_size": batch,
+            "image_size": size,
+            "dataset_size": dataset,
+            "epochs": np.nan,
+            "duration_s": runs,
+            "num_gpus": gpus.astype(int),
+            "num_workers": rng.choice(WORKERS, size=n),
+            "gpu": cluster.gpu,
+        }
+    )
+
+
+TRACE_REQUIRED = ("submit_s", "model", "num_gpus")
+TRACE_NUMERIC = ("submit_s", "num_gpus", "epochs", "duration_s", "params", "flops_per_sample", "batch_size",
+                 "image_size", "dataset_size", "num_workers")
+
+
+def trace_jobs(scenario: Scenario, path: Path) -> pd.DataFrame:
+    """Jobs from a dcsim CSV; missing metadata columns take the model family's reference values."""
+    try:
+        frame = pd.read_csv(path)
+    except FileNotFoundError:
+        raise UserError(f"{path}: workload trace not found") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise UserError(f"{path}: cannot read as CSV ({str(err).splitlines()[0]})") from None
+    missing = [c for c in TRACE_REQUIRED if c not in frame.columns]
+    if missing or not ({"epochs", "duration_s"} & set(frame.columns)):
+        need = missing or ["epochs or duration_s"]
+        raise UserError(f"{path}:1: missing column(s) {', '.join(need)}; see README 'Job trace CSV'")
+    for col in (c for c in TRACE_NUMERIC if c in frame.columns):
+        values = pd.to_numeric(frame[col], errors="coerce")
+        bad = values.isna() & frame[col].notna() | (values < 0)
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise UserError(f"{path}:{row + 2}: column {col}: expected a number >= 0, got {frame[col].iloc[row]!r}")
+        frame[col] = values
+    unknown = sorted(set(frame["model"]) - set(FAMILIES))
+    if unknown:
+        row = int(np.flatnonzero(frame["model"].isin(unknown).to_numpy())[0])
+        raise UserError(f"{path}:{row + 2}: column model: unknown family {unknown[0]!r}; known: {sorted(FAMILIES)}")
+    for col in ("epochs", "duration_s"):
+        if col not in frame.columns:
+            frame[col] = np.nan
+    no_length = frame["epochs"].isna() & frame["duration_s"].isna()
+    if no_length.any():
+        row = int(np.flatnonzero(no_length.to_numpy())[0])
+        raise UserError(f"{path}:{row + 2}: a job needs epochs or duration_s")
+    too_big = frame["num_gpus"] > scenario.cluster.total_gpus
+    if too_big.any():
+        row = int(np.flatnonzero(too_big.to_numpy())[0])
+        raise UserError(f"{path}:{row + 2}: column num_gpus: {int(frame['num_gpus'].iloc[row])} GPUs exceed the "
+                        f"cluster's {scenario.cluster.total_gpus}")
+    defaults = {
+        "params": lambda f: f.params,
+        "flops_per_sample": lambda f: f.flops_per_sample,
+        "batch_size": lambda f: f.batch_size,
+        "image_size": lambda f: f.size,
+        "dataset_size": lambda f: f.dataset_size,
+    }
+    for col, ref in defaults.items():
+        fallback = frame["model"].map(lambda m, ref=ref: ref(FAMILIES[m]))
+        frame[col] = frame[col].fillna(fallback) if col in frame.columns else fallback
+    if "num_workers" not in frame.columns:
+        frame["num_workers"] = 8
+    frame["gpu"] = frame["gpu"] if "gpu" in frame.columns else scenario.cluster.gpu
+    frame["num_gpus"] = frame["num_gpus"].astype(int)
+    return frame.sort_values("submit_s", kind="stable").reset_index(drop=True)
+
+
+def build_workload(scenario: Scenario, rng: np.random.Generator, warmup_s: float) -> pd.DataFrame:
+    """The scenario's jobs over [-warmup, duration), sorted by submit time, with integer ``job_id``."""
+    if isinstance(scenario.workload, TraceWorkload):
+        jobs = trace_jobs(scenario, scenario.resolve(scenario.workload.path))
+        jobs = jobs[jobs["submit_s"] < scenario.simulation.duration]
+    else:
+        jobs = synthetic_jobs(scenario, rng, -warmup_s, scenario.simulation.duration)
+    jobs = jobs.reset_index(drop=True)
+    jobs.insert(0, "job_id", np.arange(len(jobs)))
+    return jobs
+
