@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 
 
-
 @dataclass(frozen=True)
 class Placement:
     """Where one job's GPUs are: whole servers, plus at most one server shared with other jobs."""

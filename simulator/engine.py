@@ -67,7 +67,8 @@ class Simulation:
         return self.cluster.fits(self.gpus[job])
 
     def start(self, job: int) -> None:
-        now = self.env.now
+        # SimPy reaches a submit time as now + (submit - now), which can fall 1 ulp short of it
+        now = max(self.env.now, self.submit_s[job])
         self.placements[job] = self.cluster.allocate(self.gpus[job])
         self.start_s[job] = now
         end = now + self.runtime[job]

@@ -74,7 +74,7 @@ def wave_power(
     period = peak_s + valley_s
     by_steps = live & (period > 2 * dt)
     by_edges = live & ~by_steps
-    for idx in _chunks(np.flatnonzero(by_steps), np.ceil((end - start) / period) * 2 + 2):
+    for idx in _chunks(np.flatnonzero(by_steps), np.ceil((end - start) / period) * 2 + 4):
         _add_wave_steps(acc, start[idx], end[idx], gpus[idx], peak_w[idx], peak_s[idx], valley_w[idx], valley_s[idx])
     n_edges = np.ceil(np.minimum(end, horizon) / dt) - np.floor(np.maximum(start, 0) / dt) + 1
     for idx in _chunks(np.flatnonzero(by_edges), n_edges):
@@ -99,23 +99,25 @@ def _chunks(idx: np.ndarray, cost: np.ndarray):
 
 
 def _add_wave_steps(acc, start, end, gpus, peak_w, peak_s, valley_w, valley_s) -> None:
-    """Steps of every epoch: +peak at start, peak->valley and valley->peak each period, back to 0 at end."""
+    """Steps of every epoch: +peak at start, peak->valley and valley->peak each period, back to 0 at end.
+
+    Each step is kept only if it falls before the job's end, and the level removed at the end is summed
+    from the steps kept, so rounding at a phase boundary cannot leave a job's power behind after it ends.
+    """
     period = peak_s + valley_s
-    duration = end - start
-    epochs = np.ceil(duration / period).astype(np.int64)  # periods begun before the end
+    epochs = np.ceil((end - start) / period).astype(np.int64) + 1  # one spare; steps past the end are dropped
     job = np.repeat(np.arange(len(start)), epochs)
     k = np.arange(job.size) - np.repeat(np.cumsum(epochs) - epochs, epochs)
     begin = start[job] + k * period[job]
     swing = (valley_w - peak_w)[job] * gpus[job]
     to_valley = begin + peak_s[job]
-    in_job = to_valley < end[job]
-    acc.add(to_valley[in_job], swing[in_job])  # peak -> valley
-    later = k > 0
-    acc.add(begin[later], -swing[later])  # valley -> peak
-    phase = duration - (epochs - 1) * period
-    level = np.where(phase <= peak_s, peak_w, valley_w) * gpus
+    down = to_valley < end[job]
+    up = (k > 0) & (begin < end[job])
+    acc.add(to_valley[down], swing[down])
+    acc.add(begin[up], -swing[up])
+    net_swings = np.bincount(job[down], minlength=len(start)) - np.bincount(job[up], minlength=len(start))
     acc.add(start, peak_w * gpus)
-    acc.add(end, -level)
+    acc.add(end, -(peak_w + net_swings * (valley_w - peak_w)) * gpus)
 
 
 def _add_wave_edges(acc, start, end, gpus, peak_w, peak_s, valley_w, valley_s) -> None:

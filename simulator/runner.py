@@ -104,22 +104,24 @@ def meter(scenario: Scenario, jobs: pd.DataFrame) -> pd.DataFrame:
     dt, n = sim_cfg.resolution, sim_cfg.bins
     spec = gpu_spec(cluster.gpu)
     arrays, ran = _wave_arrays(jobs)
-    job_w = wave_power(*arrays, dt=dt, n=n)
+    # cumulative sums of steps that cancel can leave -1e-9 where the exact level is 0
+    job_w = np.maximum(wave_power(*arrays, dt=dt, n=n), 0.0)
 
     start, end, gpus = arrays[0], arrays[1], arrays[2]
     busy = StepAccumulator(dt, n)
     busy.add(start, gpus)
     busy.add(end, -gpus)
-    busy_gpus = busy.levels()
+    busy_gpus = np.maximum(busy.levels(), 0.0)
 
     queued = StepAccumulator(dt, n)
     queued.add(jobs["submit_s"].to_numpy(), 1.0)
     queued.add(jobs["start_s"].to_numpy()[ran], -1.0)
-    queued_jobs = queued.levels()
+    queued_jobs = np.maximum(queued.levels(), 0.0)
 
     gpu_w = job_w + spec.idle_w * (cluster.total_gpus - busy_gpus)
-    it_w = (gpu_w + cluster.server_base_power_w * cluster.servers) / cluster.psu_efficiency
-    rated_it_w = (spec.tdp_w * cluster.total_gpus + cluster.server_base_power_w * cluster.servers) / cluster.psu_efficiency
+    base_w = cluster.server_base_power_w * cluster.servers
+    it_w = (gpu_w + base_w) / cluster.psu_efficiency
+    rated_it_w = (spec.tdp_w * cluster.total_gpus + base_w) / cluster.psu_efficiency
     t = np.arange(n) * dt
     columns: dict[str, np.ndarray] = {}
     temperature = None

@@ -56,13 +56,17 @@ GPT_PARAMS = ((1.3e9, 7e9, 13e9), (0.3, 0.5, 0.2))
 WORKERS = (4, 8, 16)
 
 
+MIN_RUN_S = 1.0
+
+
 @dataclass(frozen=True)
 class JobSizeModel:
     """GPU counts on powers of two and log-normal run times whose median grows with GPU count.
 
     P(1 GPU) = SINGLE_GPU_SHARE, P(2^k) proportional to ratio^k for k >= 1; ln(run time) = mu + beta ln(gpus)
-    + sigma Z. ``ratio``, ``mu``, ``beta`` and ``sigma`` are solved so that the mean GPU count, the median and mean
-    run time and the mean GPU-time per job equal the calibration cluster's.
+    + sigma Z, clipped to [1 s, the cluster's longest job]. ``ratio`` is solved for the mean GPU count, then
+    ``mu``, ``beta`` and ``sigma`` together for the median and mean run time and the mean GPU-time per job
+    (means of the clipped distribution, in closed form).
     """
 
     sizes: np.ndarray
@@ -78,38 +82,48 @@ class JobSizeModel:
         sizes = 2.0 ** np.arange(0, int(np.log2(top)) + 1)
 
         def probs_for(ratio: float) -> np.ndarray:
-            rest = ratio ** np.arange(1, len(sizes), dtype=float)
             if len(sizes) == 1:
                 return np.ones(1)
+            rest = ratio ** np.arange(1, len(sizes), dtype=float)
             return np.concatenate([[SINGLE_GPU_SHARE], (1 - SINGLE_GPU_SHARE) * rest / rest.sum()])
 
-        ratio = _solve(lambda r: probs_for(r) @ sizes - stats.mean_gpus, 1e-3, 1e3, log=True)
-        probs = probs_for(ratio)
-        target = stats.gpu_seconds_per_job / stats.mean_run_s  # E[gD] / E[D]
-        beta = _solve(lambda b: (probs @ sizes ** (1 + b)) / (probs @ sizes**b) - target, -1.0, 3.0)
-        weight = probs @ sizes**beta
+        probs = probs_for(_solve(lambda r: probs_for(r) @ sizes - stats.mean_gpus, 1e-3, 1e3, log=True))
 
-        def median_gap(sigma: float) -> float:
-            mu = np.log(stats.mean_run_s / weight) - sigma**2 / 2
-            z = (np.log(stats.median_run_s) - mu - beta * np.log(sizes)) / sigma
-            return probs @ special.ndtr(z) - 0.5
+        def residuals(x: np.ndarray) -> np.ndarray:
+            mu, beta, sigma = x[0], x[1], np.exp(x[2])
+            runs = _clipped_lognormal_mean(mu + beta * np.log(sizes), sigma, MIN_RUN_S, stats.max_run_s)
+            median = probs @ special.ndtr((np.log(stats.median_run_s) - mu - beta * np.log(sizes)) / sigma)
+            return np.array([
+                np.log(probs @ runs / stats.mean_run_s),
+                np.log(probs @ (sizes * runs) / stats.gpu_seconds_per_job),
+                median - 0.5,
+            ])
 
-        sigma = _solve(median_gap, 0.05, 4.0)
-        mu = float(np.log(stats.mean_run_s / weight) - sigma**2 / 2)
-        return cls(sizes.astype(int), probs, mu, float(beta), float(sigma), stats.max_run_s)
+        guess = np.array([np.log(stats.median_run_s), 0.5, np.log(2.0)])
+        fit = optimize.least_squares(residuals, guess, bounds=([-10, -1, np.log(0.05)], [20, 3, np.log(5)]),
+                                     xtol=1e-12, ftol=1e-12)
+        mu, beta, log_sigma = fit.x
+        return cls(sizes.astype(int), probs, float(mu), float(beta), float(np.exp(log_sigma)), stats.max_run_s)
 
     def sample(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
         gpus = rng.choice(self.sizes, size=n, p=self.probs)
         log_run = self.mu + self.beta * np.log(gpus) + self.sigma * rng.standard_normal(n)
-        return gpus, np.clip(np.exp(log_run), 1.0, self.max_run_s)
+        return gpus, np.clip(np.exp(log_run), MIN_RUN_S, self.max_run_s)
 
     @property
     def mean_gpu_seconds(self) -> float:
-        """E[gpus x run time] under the (clipped) model, by quadrature over Z, for the arrival rate."""
-        z, w = np.polynomial.hermite_e.hermegauss(80)
-        w = w / w.sum()
-        runs = np.clip(np.exp(self.mu + self.beta * np.log(self.sizes)[:, None] + self.sigma * z), 1, self.max_run_s)
-        return float(self.probs @ (self.sizes * (runs @ w)))
+        """E[gpus x run time] of the clipped model: what sets the arrival rate for a target utilisation."""
+        runs = _clipped_lognormal_mean(self.mu + self.beta * np.log(self.sizes), self.sigma, MIN_RUN_S,
+                                       self.max_run_s)
+        return float(self.probs @ (self.sizes * runs))
+
+
+def _clipped_lognormal_mean(m: np.ndarray, sigma: float, lo: float, hi: float) -> np.ndarray:
+    """E[clip(exp(m + sigma Z), lo, hi)] in closed form."""
+    a = (np.log(lo) - m) / sigma
+    c = (np.log(hi) - m) / sigma
+    body = np.exp(m + sigma**2 / 2) * (special.ndtr(c - sigma) - special.ndtr(a - sigma))
+    return lo * special.ndtr(a) + body + hi * (1 - special.ndtr(c))
 
 
 def _solve(f, lo: float, hi: float, log: bool = False) -> float:

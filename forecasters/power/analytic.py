@@ -128,6 +128,8 @@ class AnalyticPowerModel(PowerModel):
         unknown = sorted(set(jobs["model"]) - set(self.families))
         if unknown:
             raise ValueError(f"no analytic power model for model family {unknown}; known: {sorted(self.families)}")
+        if jobs.empty:
+            return self._frame(jobs.index, *([np.empty(0)] * 4))
         table = pd.DataFrame({name: fam.__dict__ for name, fam in self.families.items()}).T
         fam = table.loc[jobs["model"]].astype(float).set_axis(jobs.index)
         gpus_used = pd.unique(jobs["gpu"])

@@ -27,4 +27,4 @@ class PowerModel(ABC):
 
     @staticmethod
     def _frame(index: pd.Index, peak_w, peak_s, valley_w, valley_s) -> pd.DataFrame:
-        return pd.DataFrame(dict(zip(WAVE_COLUMNS, (peak_w, peak_s, valley_w, valley_s))), index=index)
+        return pd.DataFrame(dict(zip(WAVE_COLUMNS, (peak_w, peak_s, valley_w, valley_s), strict=True)), index=index)
