@@ -29,6 +29,7 @@ class PerPhaseSimulation(Simulation):
         self.waves = jobs[list(WAVE_COLUMNS)].to_numpy().tolist()
         self.dt, self.bins = dt, bins
         self.energy = np.zeros(bins)  # joules per metering bin, of the jobs' GPUs
+        self.phases = 0  # epoch phases stepped, for the benchmark's table
 
     def start(self, job: int) -> None:
         now = self.env.now
@@ -50,6 +51,7 @@ class PerPhaseSimulation(Simulation):
                 now = self.env.now
                 stop = min(phase_end, end)
                 self._meter(now, stop, power * gpus)
+                self.phases += 1
                 yield self.env.timeout(stop - now)
                 if stop >= end:
                     self._finish(job, end)

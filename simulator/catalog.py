@@ -5,9 +5,9 @@ Sources, by column:
 - ``tensor_tflops``: dense FP16/BF16 tensor throughput from the same datasheets (without sparsity); P100 has no
   tensor cores, so its FP16 vector rate is given. GeForce/Quadro Turing rates are FP16 with FP32 accumulate.
 - ``idle_w``: power of a GPU that holds no job. NVIDIA publishes no idle figure; values are typical readings of
-  ``nvidia-smi`` on an idle, driver-loaded board. A100/A800: 55 W, the lowest sustained level in the AcmeTrace
-  Kalos A100 fleet (data/acmetrace/gpu_power_cdf_kalos.csv: 0.1st percentile 57.7 W); the others are public
-  idle readings of the same boards (MLPerf and vendor forum reports) rounded to 5 W, and should be read as
+  ``nvidia-smi`` on an idle, driver-loaded board. A100/A800: 60 W, the floor of the AcmeTrace Kalos A100 fleet
+  (data/acmetrace/gpu_power_cdf_kalos.csv: 1st percentile 60.2 W, 5th 61.9 W); the others are public idle
+  readings of the same boards (MLPerf and vendor forum reports) rounded to 5 W, and should be read as
   estimates.
 """
 
@@ -36,10 +36,10 @@ GPUS: dict[str, GpuSpec] = {
         GpuSpec("T4", 70.0, 10.0, 65.0, 16),  # T4 datasheet: 70 W, 65 TFLOPS FP16 tensor
         GpuSpec("A10", 150.0, 20.0, 125.0, 24),  # A10 datasheet: 150 W, 125 TFLOPS FP16 tensor
         GpuSpec("A40", 300.0, 30.0, 149.7, 48),  # A40 datasheet: 300 W, 149.7 TFLOPS FP16 tensor
-        GpuSpec("A100-40GB", 400.0, 55.0, 312.0, 40),  # A100 SXM4 datasheet: 400 W, 312 TFLOPS BF16
-        GpuSpec("A100-80GB", 400.0, 55.0, 312.0, 80),  # A100 80GB SXM4 datasheet: 400 W, 312 TFLOPS BF16
-        GpuSpec("A800-40GB", 400.0, 55.0, 312.0, 40),  # A800 SXM4 (A100 with capped NVLink): same power and rate
-        GpuSpec("A800-80GB", 400.0, 55.0, 312.0, 80),
+        GpuSpec("A100-40GB", 400.0, 60.0, 312.0, 40),  # A100 SXM4 datasheet: 400 W, 312 TFLOPS BF16
+        GpuSpec("A100-80GB", 400.0, 60.0, 312.0, 80),  # A100 80GB SXM4 datasheet: 400 W, 312 TFLOPS BF16
+        GpuSpec("A800-40GB", 400.0, 60.0, 312.0, 40),  # A800 SXM4 (A100 with capped NVLink): same power and rate
+        GpuSpec("A800-80GB", 400.0, 60.0, 312.0, 80),
         GpuSpec("H100-SXM", 700.0, 70.0, 989.0, 80),  # H100 SXM5 datasheet: 700 W, 989 TFLOPS BF16 dense
         GpuSpec("H100-PCIe", 350.0, 50.0, 756.0, 80),  # H100 PCIe datasheet: 350 W, 756 TFLOPS BF16 dense
         GpuSpec("H200", 700.0, 75.0, 989.0, 141),  # H200 SXM datasheet: 700 W, 989 TFLOPS BF16 dense

@@ -100,7 +100,8 @@ def run(
             result = simulate(scenario, progress)
         finally:
             progress.close()
-        folder = write_outputs(result, out or _default_out(scenario))
+        with console.status("writing tables, plots and report.html"):
+            folder = write_outputs(result, out or _default_out(scenario))
     except UserError as err:
         fail(err)
     table = Table(title=f"{scenario.name} (seed {scenario.simulation.seed}, policy {scenario.policy.kind})")
@@ -110,7 +111,9 @@ def run(
     for row in metric_rows(result.metrics):
         table.add_row(*row)
     console.print(table)
-    console.print(f"outputs in [bold]{folder}[/] (report.html, metrics.json, timeseries.parquet, jobs.parquet)")
+    console.print(
+        f"outputs in [bold]{folder}[/] (report.html, metrics.json, timeseries.parquet, jobs.parquet)", soft_wrap=True
+    )
 
 
 @app.command()
@@ -127,4 +130,5 @@ def validate(
         f"{scenario_file}: ok: {c.servers} x {c.gpus_per_server} {c.gpu}, {s.duration / 3600:g} h at "
         f"{s.resolution:g}-s metering, workload {scenario.workload.kind}, policy {scenario.policy.kind}",
         highlight=False,
+        soft_wrap=True,
     )

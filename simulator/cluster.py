@@ -11,32 +11,31 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass
 
-import numpy as np
-
 
 @dataclass(frozen=True)
 class Placement:
     """Where one job's GPUs are: whole servers, plus at most one server shared with other jobs."""
 
-    whole: np.ndarray  # indices of servers the job holds entirely
+    whole: tuple[int, ...]  # servers the job holds entirely, ascending
     server: int  # server holding the remainder, or -1
     count: int  # GPUs on ``server``
 
     def describe(self, per_server: int) -> str:
         """Readable form, runs of whole servers compressed: '16-31:8 40:3' (server or range:GPUs each)."""
         parts = []
-        if len(self.whole):
-            breaks = np.flatnonzero(np.diff(self.whole) != 1) + 1
-            for run in np.split(self.whole, breaks):
-                first, last = int(run[0]), int(run[-1])
-                parts.append(f"{first}:{per_server}" if first == last else f"{first}-{last}:{per_server}")
+        first = None
+        for i, server in enumerate(self.whole):
+            first = server if first is None else first
+            if i + 1 == len(self.whole) or self.whole[i + 1] != server + 1:
+                parts.append(f"{first}:{per_server}" if first == server else f"{first}-{server}:{per_server}")
+                first = None
         if self.count:
             parts.append(f"{self.server}:{self.count}")
         return " ".join(parts)
 
     def items(self, per_server: int) -> list[tuple[int, int]]:
         """(server, GPUs) pairs, in allocation order."""
-        pairs = [(int(s), per_server) for s in self.whole]
+        pairs = [(s, per_server) for s in self.whole]
         return pairs + [(self.server, self.count)] if self.count else pairs
 
 
@@ -82,21 +81,32 @@ class Cluster:
         per = self.per_server
         full, rest = divmod(gpus, per)
         whole = []
-        for _ in range(full):
-            whole.append(self._lowest_at(per))
-            self._set(whole[-1], 0)
+        if full:  # take the lowest-index free servers straight off their heap
+            heap, free = self._lowest[per], self.free
+            while len(whole) < full:
+                server = heapq.heappop(heap)
+                if free[server] == per:
+                    free[server] = 0
+                    whole.append(server)
+            self._count(per, 0, full)
         server = -1
         if rest:
             level = next(f for f in range(rest, per + 1) if self.by_free[f])
             server = self._lowest_at(level)
             self._set(server, level - rest)
-        return Placement(np.array(whole, dtype=np.int64), server, rest)
+        return Placement(tuple(sorted(whole)), server, rest)
 
     def release(self, placement: Placement) -> None:
         if placement.count:
             self._set(placement.server, self.free[placement.server] + placement.count)
-        for server in placement.whole.tolist():
-            self._set(server, self.per_server)
+        if placement.whole:
+            heap, free, per = self._lowest[self.per_server], self.free, self.per_server
+            for server in placement.whole:
+                if free[server] != 0:
+                    raise RuntimeError(f"server {server}: released while {free[server]} GPUs were free")
+                free[server] = per
+                heapq.heappush(heap, server)
+            self._count(0, per, len(placement.whole))
 
     def _lowest_at(self, level: int) -> int:
         """Lowest-index server with ``level`` free GPUs (there must be one)."""
@@ -105,13 +115,16 @@ class Cluster:
             heapq.heappop(heap)
         return heap[0]
 
+    def _count(self, before: int, after: int, servers: int) -> None:
+        self.by_free[before] -= servers
+        self.by_free[after] += servers
+        self.free_gpus += (after - before) * servers
+
     def _set(self, server: int, after: int) -> None:
         before = self.free[server]
         if not 0 <= after <= self.per_server or after == before:
             raise RuntimeError(f"server {server}: {before} free GPUs, cannot change to {after}")
         self.free[server] = after
-        self.by_free[before] -= 1
-        self.by_free[after] += 1
-        self.free_gpus += after - before
+        self._count(before, after, 1)
         if after:
             heapq.heappush(self._lowest[after], server)

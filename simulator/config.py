@@ -255,6 +255,8 @@ def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
 def _describe(path: Path, root: yaml.Node | None, error: dict) -> str:
     """One line for one pydantic error: file:line: dotted.field: message (got value)."""
     loc = [p for p in error["loc"] if not (isinstance(p, str) and p in ("constant", "curve", "synthetic", "trace"))]
+    if error["type"] == "union_tag_invalid":
+        loc.append("kind")
     field = ".".join(str(p) for p in loc) or "(top level)"
     line = _line_of(root, loc)
     message = error["msg"]

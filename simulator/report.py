@@ -24,6 +24,8 @@ import yaml  # noqa: E402
 
 from simulator import __version__  # noqa: E402
 from simulator.catalog import gpu_spec  # noqa: E402
+from simulator.jobs import WAVE_COLUMNS  # noqa: E402
+from simulator.metering import wave_power  # noqa: E402
 from simulator.metrics import gpu_power_distribution  # noqa: E402
 from simulator.runner import RunResult  # noqa: E402
 
@@ -135,6 +137,16 @@ def _plot_facility(result: RunResult, path: Path) -> None:
     minutes = (window["t_s"].to_numpy() - window["t_s"].iloc[0]) / 60
     zoom.step(minutes, window["facility_power_kw"], where="post", lw=0.8, label="facility")
     zoom.step(minutes, window["gpu_power_kw"], where="post", lw=0.8, label="GPUs")
+    t0, t1 = window["t_s"].iloc[0], window["t_s"].iloc[-1] + dt
+    jobs = result.jobs
+    overlapping = jobs[(jobs["start_s"] < t1) & (jobs["end_s"] > t0)]
+    if len(overlapping):
+        # one job alone shows the square wave that the sum above blurs
+        job = overlapping.loc[(overlapping["num_gpus"] * overlapping["peak_power_w"]).idxmax()]
+        alone = wave_power(*(np.array([job[c]], dtype=float) - (t0 if c in ("start_s", "end_s") else 0)
+                             for c in ("start_s", "end_s", "num_gpus", *WAVE_COLUMNS)), dt=dt, n=len(window))
+        zoom.step(minutes, alone / 1e3, where="post", lw=1.0, color="black",
+                  label=f"largest job alone ({job['model']}, {int(job['num_gpus'])} GPUs)")
     zoom.set_xlabel(f"minutes from hour {window['t_s'].iloc[0] / 3600:.2f} (zoom on the peak)")
     zoom.set_title("zoom: peaks and valleys of training epochs")
     zoom.legend(loc="upper right")

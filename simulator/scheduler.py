@@ -88,7 +88,7 @@ class EasyBackfill(Scheduler):
     def _backfill(candidates, view: SchedulingView) -> list[int]:
         """Start the candidates that fit now without delaying the head's reservation; return them."""
         cluster, gpus, runtime, now = view.cluster, view.gpus, view.runtime, view.now
-        shadow, extra = EasyBackfill._reservation(view)
+        shadow = None  # the reservation is computed only once some candidate fits by count
         started = []
         for job in candidates:  # a hot loop: kept flat, cheapest tests first
             free = cluster.free_gpus
@@ -97,6 +97,8 @@ class EasyBackfill(Scheduler):
             need = gpus[job]
             if need > free:
                 continue
+            if shadow is None:
+                shadow, extra = EasyBackfill._reservation(view)
             in_time = now + runtime[job] <= shadow
             if (not in_time and need > extra) or not cluster.fits(need):
                 continue

@@ -184,6 +184,8 @@ def synthetic_jobs(scenario: Scenario, rng: np.random.Generator, t0: float, t1: 
             params[rows] = fam.params
             flops[rows] = fam.flops_per_sample * (size[rows] / fam.size) ** fam.size_exponent
         dataset[rows] = fam.dataset_size
+        if name == "gpt":  # checkpoint every ~36 min whatever the job's size: the reference 200 k is for 64 GPUs
+            dataset[rows] = np.maximum(1, fam.dataset_size * gpus[rows] // 64)
 
     return pd.DataFrame(
         {
@@ -227,6 +229,11 @@ def trace_jobs(scenario: Scenario, path: Path) -> pd.DataFrame:
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise UserError(f"{path}:{row + 2}: column {col}: expected a number >= 0, got {frame[col].iloc[row]!r}")
         frame[col] = values
+    whole = (frame["num_gpus"] >= 1) & (frame["num_gpus"] % 1 == 0)
+    if not whole.all():
+        row = int(np.flatnonzero(~whole.to_numpy())[0])
+        raise UserError(f"{path}:{row + 2}: column num_gpus: expected a whole number >= 1, "
+                        f"got {frame['num_gpus'].iloc[row]!r}")
     unknown = sorted(set(frame["model"]) - set(FAMILIES))
     if unknown:
         row = int(np.flatnonzero(frame["model"].isin(unknown).to_numpy())[0])

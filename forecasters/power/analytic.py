@@ -102,16 +102,20 @@ FAMILIES: dict[str, Family] = {
         PUBLISHED[1], params=110e6, flops_per_sample=2 * 110e6 * 384, batch_size=32, size=384,
         dataset_size=88_641, size_exponent=1.0, batch_slope=0.047, batch_speedup=0.05,
     ),
-    # ResNet-50 on ImageNet (25.6 M, 4.1 GFLOPs): Zeus A40 at full limit draws ~0.8 TDP, flat in batch.
-    "resnet": Family(25.6e6, 4.1e9, 128, 224, 1_281_167, 2.0, 0.80, 0.03, 0.0, 0.10, 0.30, 8.0),
-    # VGG-16 on ImageNet (138 M, 15.5 GFLOPs): dense convolutions, the most power-hungry CNN here.
-    "vgg": Family(138e6, 15.5e9, 64, 224, 1_281_167, 2.0, 0.85, 0.03, 0.0, 0.10, 0.35, 10.0),
-    # MobileNetV2 on ImageNet (3.5 M, 0.3 GFLOPs): memory-bound, low power that rises with batch
-    # (Zeus ShuffleNetV2: slope 0.07-0.09 of TDP per ln(batch), time exponent about -0.5).
-    "mobilenet": Family(3.5e6, 0.3e9, 256, 224, 1_281_167, 2.0, 0.45, 0.02, 0.07, 0.50, 0.05, 6.0),
-    # GPT-style decoder, 7 B params, 2048-token sequences; an "epoch" is one checkpoint interval of
-    # 200 k sequences, the valley the checkpoint and its barrier.
-    "gpt": Family(7e9, 2 * 7e9 * 2048, 8, 2048, 200_000, 1.0, 0.85, 0.05, 0.02, 0.02, 0.40, 20.0),
+    # ResNet-50 on ImageNet (25.6 M, 4.1 GFLOPs): Zeus A40 at full limit draws ~0.8 TDP, flat in batch;
+    # mfu 0.10 is ~2,600 images/s per A100, the usual mixed-precision figure.
+    "resnet": Family(25.6e6, 4.1e9, 128, 224, 1_281_167, 2.0, 0.80, 0.03, 0.0, 0.10, 0.10, 8.0),
+    # VGG-16 on ImageNet (138 M, 15.5 GFLOPs): dense convolutions, the most power-hungry CNN here;
+    # mfu 0.13 is ~870 images/s per A100.
+    "vgg": Family(138e6, 15.5e9, 64, 224, 1_281_167, 2.0, 0.85, 0.03, 0.0, 0.10, 0.13, 10.0),
+    # MobileNetV2 on ImageNet (3.5 M, 0.3 GFLOPs): memory- and loader-bound, low power that rises with batch
+    # (Zeus ShuffleNetV2: slope 0.07-0.09 of TDP per ln(batch), time exponent about -0.5); mfu 0.008 is
+    # ~2,800 images/s per A100.
+    "mobilenet": Family(3.5e6, 0.3e9, 256, 224, 1_281_167, 2.0, 0.45, 0.02, 0.07, 0.50, 0.008, 6.0),
+    # GPT-style decoder, 7 B params, 2048-token sequences; an "epoch" is one checkpoint interval (200 k
+    # sequences on 64 GPUs, ~36 min on A100), the valley the checkpoint and its barrier. Peak at 0.95 of the
+    # idle-to-TDP span: LLM pretraining runs near the power limit (AcmeTrace Kalos A100s: p90 404 W of 400 W).
+    "gpt": Family(7e9, 2 * 7e9 * 2048, 8, 2048, 200_000, 1.0, 0.95, 0.05, 0.02, 0.02, 0.40, 20.0),
 }
 
 
