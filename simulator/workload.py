@@ -229,6 +229,11 @@ def trace_jobs(scenario: Scenario, path: Path) -> pd.DataFrame:
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise UserError(f"{path}:{row + 2}: column {col}: expected a number >= 0, got {frame[col].iloc[row]!r}")
         frame[col] = values
+    for col in ("epochs", "duration_s"):
+        zero = frame[col] == 0 if col in frame.columns else pd.Series(False, index=frame.index)
+        if zero.any():
+            row = int(np.flatnonzero(zero.to_numpy())[0])
+            raise UserError(f"{path}:{row + 2}: column {col}: expected a number > 0, got 0")
     whole = (frame["num_gpus"] >= 1) & (frame["num_gpus"] % 1 == 0)
     if not whole.all():
         row = int(np.flatnonzero(~whole.to_numpy())[0])

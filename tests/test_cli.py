@@ -92,3 +92,16 @@ def test_a_failed_write_leaves_no_partial_output_and_keeps_the_old_one(tmp_path,
     assert (out / "metrics.json").read_bytes() == before
     assert not (tmp_path / "fresh").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_progress_bar_appears_only_after_the_delay():
+    from simulator.cli import LazyProgress
+
+    quick = LazyProgress("quick", delay=60.0)
+    quick(0.5)
+    assert quick.progress is None
+    slow = LazyProgress("slow", delay=0.0)
+    slow(0.25)
+    slow(1.0)
+    assert slow.progress is not None and slow.progress.tasks[0].completed == 1.0
+    slow.close()

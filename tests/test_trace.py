@@ -44,6 +44,7 @@ def test_trace_jobs_run_with_their_epochs_or_durations(tmp_path):
         ("submit_s,model,num_gpus,epochs\n0,vit,64,1\n", "jobs.csv:2: column num_gpus: 64 GPUs exceed"),
         ("submit_s,model,num_gpus,epochs,duration_s\n0,vit,4,,\n", "jobs.csv:2: a job needs epochs or duration_s"),
         ("submit_s,model,num_gpus,epochs\n0,vit,2.5,1\n", "jobs.csv:2: column num_gpus: expected a whole number"),
+        ("submit_s,model,num_gpus,epochs\n0,vit,2,0\n", "jobs.csv:2: column epochs: expected a number > 0"),
         ("", "jobs.csv: cannot read as CSV"),
     ],
 )
