@@ -94,20 +94,20 @@ class CurvePue(Section):
     outdoor_temp_c: float = Field(20.0, description="used when no weather file is given")
 
 
-def _default_kind(section: str, kind: str):
-    """A before-validator that fills in ``kind`` of a sub-section a user wrote without one."""
-
-    def fill(data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get(section), dict) and "kind" not in data[section]:
-            data = {**data, section: {"kind": kind, **data[section]}}
-        return data
-
-    return model_validator(mode="before")(classmethod(lambda cls, data: fill(data)))
+def _with_kind(data: Any, section: str, kind: str) -> Any:
+    """Fill in ``kind`` of a sub-section written without one, so `pue: {value: 1.4}` means a constant PUE."""
+    if isinstance(data, dict) and isinstance(data.get(section), dict) and "kind" not in data[section]:
+        data = {**data, section: {"kind": kind, **data[section]}}
+    return data
 
 
 class FacilityConfig(Section):
     pue: ConstantPue | CurvePue = Field(default_factory=ConstantPue, discriminator="kind")
-    _pue_kind = _default_kind("pue", "constant")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pue_kind(cls, data: Any) -> Any:
+        return _with_kind(data, "pue", "constant")
 
 
 DEFAULT_MIX = {"resnet": 0.15, "vgg": 0.05, "vit": 0.2, "bert": 0.2, "mobilenet": 0.1, "gpt": 0.3}
@@ -200,7 +200,11 @@ class Scenario(Section):
     simulation: SimulationConfig = Field(default_factory=SimulationConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     base_dir: Path = Field(Path("."), exclude=True, description="folder of the scenario file; set by load")
-    _workload_kind = _default_kind("workload", "synthetic")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _workload_kind(cls, data: Any) -> Any:
+        return _with_kind(data, "workload", "synthetic")
 
     def referenced_files(self) -> list[tuple[tuple[str, ...], Path]]:
         """(field path, file) of every file the scenario names, so they can be checked before a run."""

@@ -73,3 +73,9 @@ def test_a_missing_file_is_a_scenario_error(tmp_path):
 
 def test_seed_override(tmp_path):
     assert load_scenario(write(tmp_path, "simulation:\n  seed: 1\n"), seed=7).simulation.seed == 7
+
+
+def test_a_sub_section_without_kind_takes_the_default_kind(tmp_path):
+    scenario = load_scenario(write(tmp_path, "facility:\n  pue: {value: 1.45}\nworkload:\n  target_utilization: 0.5\n"))
+    assert scenario.facility.pue.kind == "constant" and scenario.facility.pue.value == 1.45
+    assert scenario.workload.kind == "synthetic" and scenario.workload.target_utilization == 0.5
