@@ -81,7 +81,7 @@ def _run_once(days: float, resolution: float, engine: str) -> dict:
 
         sc = scenario(days, resolution)
         rng = np.random.default_rng(sc.simulation.seed)
-        jobs = prepare_jobs(build_workload(sc, rng, sc.simulation.warmup), make_power_model(sc.power_model))
+        jobs = prepare_jobs(build_workload(sc, rng, sc.simulation.warmup), make_power_model(sc))
         sim = PerPhaseSimulation(jobs, Cluster(SERVERS, 8), make_scheduler("easy", 64), -sc.simulation.warmup,
                                  sc.simulation.duration, dt=resolution, bins=sc.simulation.bins)
         sim.run()

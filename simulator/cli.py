@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from simulator import __version__
 from simulator.config import Scenario, load_scenario
 from simulator.errors import UserError
+from simulator.power_cli import power_app, profile
+from simulator.terminal import console, fail
 
 app = typer.Typer(
     name="dcsim",
@@ -26,13 +27,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-errors = Console(stderr=True)
-
-
-def fail(err: UserError) -> None:
-    errors.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
-    raise typer.Exit(code=2)
+app.add_typer(power_app, name="power")
+app.command("profile")(profile)
 
 
 def _version(value: bool) -> None:

@@ -57,6 +57,9 @@ class ClusterConfig(Section):
         1200.0, ge=0, description="host power without GPUs (CPUs, memory, fans, NICs); DGX A100 ~1.2 kW"
     )
     psu_efficiency: float = Field(0.94, gt=0, le=1, description="DC power / wall power (80 PLUS Titanium ~0.94)")
+    gpu_power_limit_w: float | None = Field(
+        None, gt=0, description="power cap per GPU (nvidia-smi -pl); waves follow the Zeus-learned capping curve"
+    )
     scheduler: Literal["fifo", "easy"] = "easy"
     backfill_depth: int = Field(64, ge=1, description="queued jobs EASY looks at per pass, as Slurm's bf_max_job_test")
 
@@ -148,7 +151,10 @@ class TraceWorkload(Section):
 
 
 class PowerModelConfig(Section):
-    kind: Literal["analytic"] = "analytic"
+    kind: Literal["analytic", "symbolic"] = Field(
+        "analytic", description="analytic: documented closed form; symbolic: fitted formulas (dcsim power fit)"
+    )
+    path: Path | None = Field(None, description="symbolic model JSON, relative to the scenario; default: shipped")
 
 
 class GridConfig(Section):
@@ -213,6 +219,8 @@ class Scenario(Section):
             files.append((("facility", "pue", "weather"), self.facility.pue.weather))
         if isinstance(self.workload, TraceWorkload):
             files.append((("workload", "path"), self.workload.path))
+        if self.power_model.path is not None:
+            files.append((("power_model", "path"), self.power_model.path))
         return files
 
     def resolve(self, path: Path) -> Path:

@@ -14,7 +14,7 @@ import pandas as pd
 from forecasters.power import AnalyticPowerModel, PowerModel
 from simulator.catalog import gpu_spec
 from simulator.cluster import Cluster
-from simulator.config import CurvePue, PowerModelConfig, Scenario
+from simulator.config import CurvePue, Scenario
 from simulator.engine import Simulation
 from simulator.errors import UserError
 from simulator.facility import facility_power, outdoor_temperature, read_epw_temperature
@@ -33,19 +33,27 @@ class RunResult:
     metrics: dict
 
 
-def make_power_model(cfg: PowerModelConfig) -> PowerModel:
+def make_power_model(scenario: Scenario) -> PowerModel:
+    cfg = scenario.power_model
     if cfg.kind == "analytic":
         return AnalyticPowerModel()
-    raise ValueError(f"unknown power model {cfg.kind!r}")
+    from forecasters.power.symbolic import DEFAULT_MODEL, SymbolicPowerModel
+
+    return SymbolicPowerModel.load(scenario.resolve(cfg.path) if cfg.path else DEFAULT_MODEL)
 
 
 def prepare_jobs(jobs: pd.DataFrame, model: PowerModel) -> pd.DataFrame:
-    """Add each job's predicted wave, and derive epochs from duration or duration from epochs."""
-    waves = model.predict(jobs)
-    jobs = pd.concat([jobs, waves], axis=1)
-    period = jobs["peak_duration_s"] + jobs["valley_duration_s"]
-    jobs["epochs"] = jobs["epochs"].fillna(jobs["duration_s"] / period)
-    jobs["duration_s"] = jobs["epochs"] * period
+    """Add each job's predicted wave, and derive epochs from duration or duration from epochs.
+
+    A duration given by the workload is the job's run time without a power cap: it fixes the work (epochs),
+    which a cap then stretches, since a capped epoch takes longer.
+    """
+    capped = model.predict(jobs)
+    free = model.predict(jobs.drop(columns="power_limit")) if "power_limit" in jobs.columns else capped
+    jobs = pd.concat([jobs, capped], axis=1)
+    free_period = free["peak_duration_s"] + free["valley_duration_s"]
+    jobs["epochs"] = jobs["epochs"].fillna(jobs["duration_s"] / free_period)
+    jobs["duration_s"] = jobs["epochs"] * (jobs["peak_duration_s"] + jobs["valley_duration_s"])
     if (jobs[list(WAVE_COLUMNS)] <= 0).any(axis=None) or jobs["duration_s"].le(0).any():
         raise UserError("the power model predicted a non-positive power or duration; check the job metadata")
     return jobs
@@ -55,7 +63,10 @@ def simulate(scenario: Scenario, progress: Callable[[float], None] | None = None
     """Run ``scenario`` with its seed; identical inputs give identical results."""
     sim_cfg = scenario.simulation
     rng = np.random.default_rng(sim_cfg.seed)
-    jobs = prepare_jobs(build_workload(scenario, rng, sim_cfg.warmup), make_power_model(scenario.power_model))
+    jobs = build_workload(scenario, rng, sim_cfg.warmup)
+    if scenario.cluster.gpu_power_limit_w is not None:
+        jobs["power_limit"] = scenario.cluster.gpu_power_limit_w
+    jobs = prepare_jobs(jobs, make_power_model(scenario))
 
     cluster_cfg = scenario.cluster
     cluster = Cluster(cluster_cfg.servers, cluster_cfg.gpus_per_server)

@@ -207,7 +207,7 @@ def synthetic_jobs(scenario: Scenario, rng: np.random.Generator, t0: float, t1: 
 
 TRACE_REQUIRED = ("submit_s", "model", "num_gpus")
 TRACE_NUMERIC = ("submit_s", "num_gpus", "epochs", "duration_s", "params", "flops_per_sample", "batch_size",
-                 "image_size", "dataset_size", "num_workers")
+                 "image_size", "dataset_size", "num_workers", "power_limit")
 
 
 def trace_jobs(scenario: Scenario, path: Path) -> pd.DataFrame:

@@ -128,7 +128,7 @@ class AnalyticPowerModel(PowerModel):
     def get_params(self, deep: bool = True) -> dict:
         return {"families": self.families}
 
-    def predict(self, jobs: pd.DataFrame) -> pd.DataFrame:
+    def _predict_uncapped(self, jobs: pd.DataFrame) -> pd.DataFrame:
         unknown = sorted(set(jobs["model"]) - set(self.families))
         if unknown:
             raise ValueError(f"no analytic power model for model family {unknown}; known: {sorted(self.families)}")

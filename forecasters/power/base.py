@@ -13,17 +13,33 @@ class PowerModel(ABC):
     """Predicts the per-GPU square wave of each job from its metadata, in the scikit-learn style.
 
     ``predict`` takes a frame with the metadata columns of :data:`simulator.jobs.METADATA_COLUMNS` (one row a
-    job) and returns a frame with :data:`simulator.jobs.WAVE_COLUMNS` on the same index. Vectorised over rows
-    because a year-long scenario has hundreds of thousands of jobs.
+    job) and returns a frame with the model's targets (the four :data:`simulator.jobs.WAVE_COLUMNS` for a model
+    the simulator uses) on the same index. Vectorised over rows: a year-long scenario has ~10^6 jobs.
+
+    Power capping: where ``jobs`` has a ``power_limit`` column (W per GPU; NaN for none), the predicted wave is
+    capped with the curve learned from the Zeus power-limit sweeps (:mod:`forecasters.power.capping`), unless
+    the model itself already takes the power limit as an input (:meth:`models_power_limit`).
     """
 
     @abstractmethod
-    def predict(self, jobs: pd.DataFrame) -> pd.DataFrame:
-        """Square wave per job: peak and valley power (W per GPU) and durations (s)."""
+    def _predict_uncapped(self, jobs: pd.DataFrame) -> pd.DataFrame:
+        """The model's targets per job, as if no power limit were set."""
 
     @abstractmethod
     def get_params(self, deep: bool = True) -> dict:
         """The model's settings, as scikit-learn estimators report them."""
+
+    def models_power_limit(self) -> bool:
+        """Whether predictions already depend on ``power_limit`` (then no capping curve is applied)."""
+        return False
+
+    def predict(self, jobs: pd.DataFrame) -> pd.DataFrame:
+        waves = self._predict_uncapped(jobs)
+        if "power_limit" in jobs.columns and set(WAVE_COLUMNS) <= set(waves.columns) and not self.models_power_limit():
+            from forecasters.power.capping import default_curve
+
+            waves = default_curve().apply(waves, jobs["power_limit"].to_numpy(float))
+        return waves
 
     @staticmethod
     def _frame(index: pd.Index, peak_w, peak_s, valley_w, valley_s) -> pd.DataFrame:

@@ -1,0 +1,527 @@
+"""Measure a job's square wave from a real GPU power log, the extraction behind ``dcsim profile LOG.csv``.
+
+The power models predict a square wave per job; a measured log is how a user checks or calibrates them. A real
+log is not a clean wave: samples go missing, readings are noisy, the job ramps up, and the GPU idles before and
+after it. So the extraction resamples onto a uniform grid (gaps stay unknown), splits power into two levels
+(k-means, then again over the active stretch alone so idle cannot pull the threshold), labels samples with
+hysteresis, keeps only peaks and valleys whose both ends were observed, and averages them over epochs with
+outliers dropped. It refuses (:class:`NoPeriodicPattern`) rather than report numbers for a log whose levels are
+not clearly apart, that lingers between them, or whose periods do not repeat.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import NoReturn
+
+import numpy as np
+
+from simulator.errors import UserError
+
+NVIDIA_HEADER = "timestamp, index, power.draw [W]"
+PLAIN_HEADER = "time,power"
+NVIDIA_COLUMNS = ("timestamp", "index", "power.draw [w]")
+PLAIN_COLUMNS = ("time", "power")
+TIMESTAMP = re.compile(
+    r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})[T ](\d{1,2}):(\d{2}):(\d{2}(?:\.\d*)?)\s*(Z|[+-]\d{2}:?\d{2})?",
+    re.IGNORECASE,
+)
+
+GAP_SAMPLES = 5
+"""Up to this many missing samples in a row are interpolated; a longer stretch is unknown (half an interval
+of slack absorbs jitter and timestamps rounded to the millisecond)."""
+HYSTERESIS = 0.25
+"""Power must pass the mid threshold by this fraction of the level step to switch level: noise cannot chatter."""
+MIN_SEGMENT_SAMPLES = 3
+"""A level held for fewer samples is a spike, not a peak or valley; 3 still keeps a 6-s valley sampled at 2 s."""
+EDGE_INTERVALS = 1.5
+EDGE_FRACTION = 0.1
+"""A level is read away from its segment's edges (this many intervals, or this fraction of it, whichever is
+longer), where power is still moving between levels."""
+MIN_PERIODS = 2
+"""One period could be a coincidence; two that agree are a pattern."""
+MAX_PERIOD_DEVIATION = 0.25
+MIN_REGULAR_FRACTION = 0.75
+"""At least this share of the complete periods must lie within MAX_PERIOD_DEVIATION of their median."""
+MAX_TIME_BETWEEN_LEVELS = 0.15
+"""Share of its time a square wave may spend in the middle half between its levels (on its edges); a sine
+spends over 20% there."""
+MIN_STEP_TO_NOISE = 4.0
+MIN_RELATIVE_STEP = 0.1
+"""Peak minus valley must exceed this many noise standard deviations and this fraction of the peak: k-means
+splits even pure noise into two 'levels', about 1.5 noise deviations apart."""
+OUTLIER_MADS = 3.0
+"""An epoch further than this many scaled median absolute deviations from the median is left out of averages."""
+
+
+class NoPeriodicPattern(UserError):
+    """The log has no repeating peak/valley pattern, so there is no square wave to report."""
+
+
+class PowerLog(dict[str, tuple[np.ndarray, np.ndarray]]):
+    """GPU key -> (seconds since the log's first sample, watts), plus per GPU the readings that were skipped.
+
+    A dict, so callers that only want the samples can ignore the counts; the counts exist because a GPU that
+    reports ``[N/A]`` for most of a log deserves a warning rather than a silently thin profile.
+    """
+
+    def __init__(self, samples: dict[str, tuple[np.ndarray, np.ndarray]], skipped: dict[str, int]) -> None:
+        super().__init__(samples)
+        self.skipped = skipped
+
+
+@dataclass(frozen=True)
+class WaveProfile:
+    """A measured square wave per GPU, with the spread (standard deviation) across the epochs it came from.
+
+    ``epochs`` counts the complete periods (valley start to next valley start) found; each average and spread
+    leaves out that quantity's outlying epochs, so one long checkpoint does not widen every spread.
+    """
+
+    peak_power_w: float
+    peak_duration_s: float
+    valley_power_w: float
+    valley_duration_s: float
+    peak_power_std_w: float
+    peak_duration_std_s: float
+    valley_power_std_w: float
+    valley_duration_std_s: float
+    period_s: float
+    epochs: int
+
+    def to_dict(self) -> dict[str, float | int]:
+        """Plain numbers by field name, for JSON output and tables."""
+        return asdict(self)
+
+
+# --- reading -----------------------------------------------------------------------------------------------
+
+
+def read_power_log(path: Path) -> PowerLog:
+    """Samples per GPU of an nvidia-smi CSV log (key: the GPU index) or a plain ``time,power`` CSV (key "0").
+
+    Times count from the log's first sample over all GPUs, so GPUs of one log stay on one clock. Readings
+    nvidia-smi could not take (``[N/A]``, ``[Not Supported]``) are skipped and counted in ``.skipped``.
+    Columns are converted whole, not row by row: a day of 8 GPUs at 100 ms is seven million rows.
+    """
+    header, rows = _rows(path)
+    numbers = [number for number, _ in rows]
+    fields = [line.split(",") for _, line in rows]
+    width = len(header)
+    wrong = next((k for k, row in enumerate(fields) if len(row) != width), None)
+    if wrong is not None:
+        raise UserError(f"{path}:{numbers[wrong]}: expected {width} comma-separated fields "
+                        f"({NVIDIA_HEADER if header == NVIDIA_COLUMNS else PLAIN_HEADER}), got {len(fields[wrong])}")
+    columns = [[text.strip() for text in column] for column in zip(*fields, strict=True)]
+
+    def where(row: int) -> str:
+        return f"{path}:{numbers[row]}"
+
+    if header == NVIDIA_COLUMNS:
+        keys = _gpu_indices(columns[1], where)
+        times = _timestamps(columns[0], where, "timestamp")
+        watts = _watts(columns[2], where, "power.draw")
+    else:
+        keys = np.zeros(len(rows), dtype=int)
+        numeric = math.isfinite(_float(columns[0][0]))
+        times = _seconds(columns[0], where) if numeric else _timestamps(columns[0], where, "time")
+        watts = _watts(columns[1], where, "power")
+    return _per_gpu(path, keys, times, watts)
+
+
+def _rows(path: Path) -> tuple[tuple[str, ...], list[tuple[int, str]]]:
+    """The header's column names and the non-blank data rows with their line numbers."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").lstrip("\ufeff").splitlines()
+    except OSError as err:
+        raise UserError(f"{path}: cannot read power log ({err.strerror})") from None
+    rows = [(number, line) for number, line in enumerate(lines, start=1) if line.strip()]
+    if not rows:
+        raise UserError(f"{path}: empty file")
+    (header_line, header), *body = rows
+    columns = tuple(name.strip().lower() for name in header.split(","))
+    if columns not in (NVIDIA_COLUMNS, PLAIN_COLUMNS):
+        raise UserError(f"{path}:{header_line}: expected a header '{NVIDIA_HEADER}' (nvidia-smi) or "
+                        f"'{PLAIN_HEADER}', got {_clip(header)!r}")
+    if not body:
+        raise UserError(f"{path}: no samples after the header")
+    return columns, body
+
+
+def _per_gpu(path: Path, keys: np.ndarray, times: np.ndarray, watts: np.ndarray) -> PowerLog:
+    """Split by GPU, on the clock of the first readable sample; NaN watts are the skipped readings."""
+    readable = ~np.isnan(watts)
+    if not readable.any():
+        raise UserError(f"{path}: no power readings: all {watts.size} were '[N/A]' or similar")
+    start = times[readable].min()
+    samples, skipped = {}, {}
+    for key in np.unique(keys):
+        mine = keys == key
+        samples[str(key)] = _sorted_unique(times[mine & readable] - start, watts[mine & readable])
+        skipped[str(key)] = int(np.count_nonzero(mine & ~readable))
+    return PowerLog(samples, skipped)
+
+
+def _floats(texts: list[str]) -> np.ndarray:
+    """Numbers, NaN where a text is none; numpy converts a whole column at C speed unless one text fails."""
+    try:
+        return np.array(texts, dtype=float)
+    except ValueError:
+        return np.array([_float(text) for text in texts])
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
+def _first(bad: np.ndarray) -> int | None:
+    """The first flagged row: an error names one line, the one a user meets first in an editor."""
+    return int(np.argmax(bad)) if bad.any() else None
+
+
+def _gpu_indices(texts: list[str], where: Callable[[int], str]) -> np.ndarray:
+    bad = _first(np.array([not (text.isascii() and text.isdigit()) for text in texts]))
+    if bad is not None:
+        raise UserError(f"{where(bad)}: column index: expected a GPU index such as '0', got {_clip(texts[bad])!r}")
+    return np.array(texts, dtype=int)
+
+
+def _seconds(texts: list[str], where: Callable[[int], str]) -> np.ndarray:
+    seconds = _floats(texts)
+    bad = _first(~np.isfinite(seconds))
+    if bad is not None:
+        raise UserError(f"{where(bad)}: column time: expected seconds as a number, like the first row, "
+                        f"got {_clip(texts[bad])!r}")
+    return seconds
+
+
+def _watts(texts: list[str], where: Callable[[int], str], column: str) -> np.ndarray:
+    """Watts, NaN for a reading the driver could not take (nvidia-smi writes those in brackets)."""
+    unreadable = np.array([text.startswith("[") and text.endswith("]") for text in texts])
+    watts = _floats(["nan" if skip else text[:-1] if text.endswith(("W", "w")) else text
+                     for text, skip in zip(texts, unreadable, strict=True)])
+    bad = _first(~unreadable & ~(np.isfinite(watts) & (watts >= 0)))
+    if bad is not None:
+        raise UserError(f"{where(bad)}: column {column}: expected a number of watts such as '245.1 W', "
+                        f"got {_clip(texts[bad])!r}")
+    watts[unreadable] = np.nan
+    return watts
+
+
+def _timestamps(texts: list[str], where: Callable[[int], str], column: str) -> np.ndarray:
+    """Seconds since the Unix epoch. numpy parses ISO 8601 in C; a column it refuses, that has a time zone
+    (numpy warns, it would have to guess) or that lacks a time of day (numpy reads '5' as the year 5) goes
+    row by row, which also names the first bad row."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            stamps = np.array([text.replace("/", "-") for text in texts], dtype="datetime64[us]")
+        if all(":" in text for text in texts) and not np.isnat(stamps).any():
+            return (stamps - np.datetime64(0, "us")) / np.timedelta64(1, "s")
+    except (ValueError, Warning):
+        pass
+    return np.array([_timestamp(text, where(row), column) for row, text in enumerate(texts)])
+
+
+def _timestamp(text: str, where: str, column: str) -> float:
+    """Seconds since the Unix epoch of one timestamp; by hand because ``datetime.fromisoformat`` on Python 3.10
+    takes neither nvidia-smi's slashes nor 'Z' nor fractions other than 3 or 6 digits."""
+    match = TIMESTAMP.fullmatch(text)
+    try:
+        if match is None:
+            raise ValueError(text)
+        year, month, day, hour, minute = (int(group) for group in match.groups()[:5])
+        base = datetime(year, month, day, hour, minute, tzinfo=timezone.utc).timestamp()
+    except ValueError:
+        raise UserError(f"{where}: column {column}: expected a timestamp such as '2024/05/01 12:00:00.123' "
+                        f"or '2024-05-01T12:00:00.123Z', got {_clip(text)!r}") from None
+    return base + float(match.group(6)) - _utc_offset_s(match.group(7))
+
+
+def _utc_offset_s(zone: str | None) -> float:
+    if zone is None or zone.upper() == "Z":
+        return 0.0
+    digits = zone[1:].replace(":", "")
+    offset = int(digits[:2]) * 3600 + int(digits[2:]) * 60
+    return -offset if zone[0] == "-" else offset
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _sorted_unique(t: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Samples in time order, the first of any duplicated timestamp kept: logs get concatenated and re-run."""
+    order = np.argsort(t, kind="stable")
+    t, p = t[order], p[order]
+    _, first = np.unique(t, return_index=True)
+    return t[first], p[first]
+
+
+# --- extraction --------------------------------------------------------------------------------------------
+
+
+def profile_log(path: Path) -> dict[str, WaveProfile]:
+    """The square wave of every GPU of a log; a GPU without one stops the whole profile, named in the error."""
+    return {key: extract_square_wave(t, p, source=f"{path}: GPU {key}")
+            for key, (t, p) in read_power_log(path).items()}
+
+
+def extract_square_wave(t: np.ndarray, p: np.ndarray, source: str = "log") -> WaveProfile:
+    """The square wave in samples ``p`` (W) at times ``t`` (s), or :class:`NoPeriodicPattern`.
+
+    Only peaks and valleys with both ends observed count; the first and last peak of the log never do, since a
+    job starts with a ramp and a log may stop mid-epoch, and low power outside them is idle, not valley.
+    """
+    t, p = np.asarray(t, dtype=float), np.asarray(p, dtype=float)
+    finite = np.isfinite(t) & np.isfinite(p)
+    t, p = _sorted_unique(t[finite], p[finite])
+    if t.size < 4 * MIN_SEGMENT_SAMPLES:  # not even two peaks and two valleys of the shortest length
+        _refuse(source, f"only {t.size} samples")
+    dt = float(np.median(np.diff(t)))
+    grid_t, g = _resample(t, p, dt)
+    runs, low, high, active = _segment(grid_t, g, source)
+    peaks, valleys = runs.complete(1), runs.complete(0)
+    edges = _edge_times(grid_t, g, (low + high) / 2, runs, dt)
+    peak_w, peak_res = _levels(t, p, edges[peaks], edges[peaks + 1], dt)
+    valley_w, valley_res = _levels(t, p, edges[valleys], edges[valleys + 1], dt)
+    _check_separation(source, float(np.median(peak_w)), float(np.median(valley_w)),
+                      np.concatenate([peak_res, valley_res]), grid_t[[active.start, active.stop - 1]])
+    _check_two_levels(source, g[runs.starts[valleys[0]]:runs.stops[valleys[-1]]], low, high)
+    periods = _periods(edges, valleys)
+    _check_periods(source, periods)
+    return _profile(peak_w, edges[peaks + 1] - edges[peaks], valley_w, edges[valleys + 1] - edges[valleys],
+                    periods, dt)
+
+
+def _refuse(source: str, found: str) -> NoReturn:
+    raise NoPeriodicPattern(f"{source}: no periodic peak/valley pattern: {found}")
+
+
+def _resample(t: np.ndarray, p: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
+    """Power on a uniform grid at the median interval, so a run's length in samples is its duration; NaN
+    inside gaps, so no level is invented across a stretch nobody measured."""
+    grid_t = t[0] + dt * np.arange(int(math.floor((t[-1] - t[0]) / dt)) + 1)
+    g = np.interp(grid_t, t, p)
+    after = np.clip(np.searchsorted(t, grid_t, side="right"), 1, t.size - 1)
+    in_gap = (t[after] - t[after - 1] > (GAP_SAMPLES + 1.5) * dt) & (grid_t > t[after - 1])
+    g[in_gap] = np.nan
+    return grid_t, g
+
+
+def _segment(grid_t: np.ndarray, g: np.ndarray, source: str) -> tuple[_Runs, float, float, slice]:
+    """Peak and valley runs, their levels, and the active stretch (first peak to last, not counting spikes at
+    the log's edges, where they are not dropped) the levels come from.
+
+    Two passes: levels over the whole log find the active stretch, then levels over that stretch alone, so
+    hours of idle power before or after the job cannot pull the threshold into the valleys.
+    """
+    runs = _runs(_label(g, *_split_levels(g, source, "")))
+    highs = runs.highs[runs.stops[runs.highs] - runs.starts[runs.highs] >= MIN_SEGMENT_SAMPLES]
+    if not highs.size:
+        _refuse(source, f"power stays near {float(np.nanmedian(g)):.1f} W apart from spikes shorter than "
+                        f"{MIN_SEGMENT_SAMPLES} samples")
+    active = slice(runs.starts[highs[0]], runs.stops[highs[-1]])
+    low, high = _split_levels(g[active], source, f" from t={grid_t[active.start]:.0f} s to "
+                                                 f"{grid_t[active.stop - 1]:.0f} s")
+    runs = _runs(_label(g, low, high))
+    if not (runs.complete(1).size and runs.complete(0).size):
+        _refuse(source, f"found {runs.highs.size} stretch(es) near {high:.1f} W but no complete valley near "
+                        f"{low:.1f} W between two of them; need {MIN_PERIODS} complete peak+valley periods")
+    return runs, low, high, active
+
+
+def _split_levels(g: np.ndarray, source: str, span: str) -> tuple[float, float]:
+    """Low and high power level by two-cluster k-means on the values, started from robust extremes.
+
+    k-means rather than Otsu because its threshold, the midpoint of the two means, does not drift towards the
+    rare class when valleys are only a few percent of the samples.
+    """
+    values = g[np.isfinite(g)]
+    low, high = np.percentile(values, [0.5, 99.5])
+    if not high > low:
+        _refuse(source, f"power stays at {float(np.median(values)):.1f} W{span}")
+    for _ in range(100):
+        split = values >= (low + high) / 2
+        new_low, new_high = float(values[~split].mean()), float(values[split].mean())
+        if (new_low, new_high) == (low, high):
+            break
+        low, high = new_low, new_high
+    return float(low), float(high)
+
+
+def _label(g: np.ndarray, low: float, high: float) -> np.ndarray:
+    """1 for peak, 0 for valley, -1 for unknown, with hysteresis: power in the band around the midpoint keeps
+    the level it had, so noise near the threshold cannot split a peak."""
+    mid, band = (low + high) / 2, HYSTERESIS * (high - low)
+    state = np.full(g.size, np.nan)
+    state[g > mid + band] = 1
+    state[g < mid - band] = 0
+    state[np.isnan(g)] = -1
+    decided = np.where(np.isnan(state), 0, np.arange(g.size))
+    filled = state[np.maximum.accumulate(decided)]
+    filled[np.isnan(filled)] = -1
+    return _drop_spikes(filled.astype(np.int8))
+
+
+def _drop_spikes(labels: np.ndarray) -> np.ndarray:
+    """Runs shorter than MIN_SEGMENT_SAMPLES between two known runs take their neighbours' level."""
+    runs = _runs(labels)
+    length = runs.stops - runs.starts
+    inner = np.zeros(runs.values.size, dtype=bool)
+    inner[1:-1] = (runs.values[:-2] >= 0) & (runs.values[2:] >= 0)
+    short = inner & (runs.values >= 0) & (length < MIN_SEGMENT_SAMPLES)
+    values = np.where(short, 1 - runs.values, runs.values).astype(labels.dtype)
+    return np.repeat(values, length)
+
+
+@dataclass(frozen=True)
+class _Runs:
+    """Maximal runs of one label on the grid."""
+
+    starts: np.ndarray
+    stops: np.ndarray
+    values: np.ndarray
+
+    @property
+    def highs(self) -> np.ndarray:
+        return np.flatnonzero(self.values == 1)
+
+    def complete(self, value: int) -> np.ndarray:
+        """Runs of ``value`` whose both neighbours are known, minus the first and last peak of the log."""
+        known = self.values >= 0
+        bounded = np.zeros(known.size, dtype=bool)
+        bounded[1:-1] = known[:-2] & known[1:-1] & known[2:]
+        if self.highs.size:
+            bounded[[self.highs[0], self.highs[-1]]] = False
+        return np.flatnonzero(bounded & (self.values == value))
+
+
+def _runs(labels: np.ndarray) -> _Runs:
+    change = np.flatnonzero(np.diff(labels)) + 1
+    starts = np.concatenate([[0], change])
+    return _Runs(starts, np.concatenate([change, [labels.size]]), labels[starts])
+
+
+def _edge_times(grid_t: np.ndarray, g: np.ndarray, mid: float, runs: _Runs, dt: float) -> np.ndarray:
+    """Time each run starts, at the last crossing of the midpoint before hysteresis switched level.
+
+    Interpolating the crossing rather than taking the switching sample removes the lag the hysteresis band
+    adds, which would otherwise differ between slow and fast edges.
+    """
+    times = grid_t[runs.starts]
+    with np.errstate(invalid="ignore"):
+        above = g >= mid
+        below = g < mid
+    for level, before, after in ((1, below, above), (0, above, below)):
+        crossing = np.flatnonzero(before[:-1] & after[1:]) + 1
+        switches = np.flatnonzero(runs.values[1:] == level) + 1
+        if not (crossing.size and switches.size):
+            continue
+        last = np.searchsorted(crossing, runs.starts[switches], side="right") - 1
+        ok = last >= 0
+        ok[ok] = crossing[last[ok]] > runs.starts[switches[ok] - 1]
+        at = crossing[last[ok]]
+        times[switches[ok]] = grid_t[at - 1] + (mid - g[at - 1]) / (g[at] - g[at - 1]) * dt
+    return np.concatenate([times, [grid_t[-1]]])
+
+
+def _levels(t: np.ndarray, p: np.ndarray, begin: np.ndarray, end: np.ndarray,
+            dt: float) -> tuple[np.ndarray, np.ndarray]:
+    """Median power of each segment's interior from the raw samples, and the residuals there (the noise)."""
+    edge = np.maximum(EDGE_INTERVALS * dt, EDGE_FRACTION * (end - begin))
+    first = np.searchsorted(t, begin + edge, side="left")
+    last = np.searchsorted(t, end - edge, side="right")
+    middle = np.clip(np.searchsorted(t, (begin + end) / 2), 0, t.size - 1)
+    levels = np.empty(begin.size)
+    residuals = []
+    for k in range(begin.size):
+        inside = p[first[k]:last[k]] if last[k] > first[k] else p[middle[k]:middle[k] + 1]
+        levels[k] = np.median(inside)
+        residuals.append(inside - levels[k])
+    return levels, np.concatenate(residuals)
+
+
+def _check_separation(source: str, peak_w: float, valley_w: float, residuals: np.ndarray,
+                      span: np.ndarray) -> None:
+    """Two levels that noise alone could produce (k-means splits any noise in two) are not a wave; the span
+    says where it looked, since after a single step up that is only the flat top."""
+    noise = 1.4826 * float(np.median(np.abs(residuals)))
+    step = peak_w - valley_w
+    if step < MIN_STEP_TO_NOISE * noise or step < MIN_RELATIVE_STEP * peak_w:
+        _refuse(source, f"from t={span[0]:.0f} s to {span[1]:.0f} s the two power levels {valley_w:.1f} W and "
+                        f"{peak_w:.1f} W are not clearly apart "
+                        f"(noise {noise:.1f} W); need a step of {MIN_STEP_TO_NOISE:g}x the noise and "
+                        f"{MIN_RELATIVE_STEP:.0%} of the peak")
+
+
+def _periods(edges: np.ndarray, valleys: np.ndarray) -> np.ndarray:
+    """Valley start to next valley start, for valleys two runs apart (one complete peak between them)."""
+    consecutive = np.isin(valleys + 2, valleys)
+    return edges[valleys[consecutive] + 2] - edges[valleys[consecutive]]
+
+
+def _check_periods(source: str, periods: np.ndarray) -> None:
+    """Most periods, not all, must agree with the median: one stall read as a valley splits one period in two
+    and one long checkpoint stretches another, and neither should cost the profile (its averages drop them)."""
+    if periods.size < MIN_PERIODS:
+        _refuse(source, f"found {periods.size} complete peak+valley period(s); need at least {MIN_PERIODS}")
+    median = float(np.median(periods))
+    regular = int(np.count_nonzero(np.abs(periods - median) <= MAX_PERIOD_DEVIATION * median))
+    if regular < max(MIN_PERIODS, MIN_REGULAR_FRACTION * periods.size):
+        _refuse(source, f"only {regular} of {periods.size} periods ({periods.min():.1f} s to {periods.max():.1f} s) "
+                        f"are within {MAX_PERIOD_DEVIATION:.0%} of their median {median:.1f} s; "
+                        f"need {MIN_REGULAR_FRACTION:.0%} and at least {MIN_PERIODS}")
+
+
+def _check_two_levels(source: str, g: np.ndarray, low: float, high: float) -> None:
+    """A square wave only passes between its levels on its edges; a sine or a ramp lingers there. Judged from
+    the first valley to the last, the stretch the profile comes from, so the ramp-up does not count."""
+    mid, band = (low + high) / 2, HYSTERESIS * (high - low)
+    known = g[np.isfinite(g)]
+    between = float(np.mean(np.abs(known - mid) < band))
+    if between > MAX_TIME_BETWEEN_LEVELS:
+        _refuse(source, f"power spends {between:.0%} of the time between its levels {low:.1f} W and {high:.1f} W "
+                        f"(a square wave spends at most {MAX_TIME_BETWEEN_LEVELS:.0%} there, on its edges)")
+
+
+def _robust(values: np.ndarray, floor: float) -> tuple[float, float]:
+    """Mean and standard deviation of the values within OUTLIER_MADS scaled MADs (or ``floor``) of the median.
+
+    A mean, not a median: durations are counted in samples, so each epoch's is off by up to one interval and
+    only their mean averages that out. Outliers (one long checkpoint, a stall read as a valley) are dropped.
+    """
+    centre = float(np.median(values))
+    spread = OUTLIER_MADS * 1.4826 * float(np.median(np.abs(values - centre)))
+    kept = values[np.abs(values - centre) <= max(floor, spread)]
+    return float(kept.mean()), float(kept.std(ddof=1)) if kept.size > 1 else 0.0
+
+
+def _profile(peak_w: np.ndarray, peak_s: np.ndarray, valley_w: np.ndarray, valley_s: np.ndarray,
+             periods: np.ndarray, dt: float) -> WaveProfile:
+    """Power floors at 1% of the level and duration floors at 1.5 intervals keep noise-free epochs together."""
+    peak_power, peak_power_std = _robust(peak_w, 0.01 * float(np.median(peak_w)))
+    valley_power, valley_power_std = _robust(valley_w, 0.01 * float(np.median(valley_w)))
+    peak_duration, peak_duration_std = _robust(peak_s, 1.5 * dt)
+    valley_duration, valley_duration_std = _robust(valley_s, 1.5 * dt)
+    return WaveProfile(
+        peak_power_w=peak_power,
+        peak_duration_s=peak_duration,
+        valley_power_w=valley_power,
+        valley_duration_s=valley_duration,
+        peak_power_std_w=peak_power_std,
+        peak_duration_std_s=peak_duration_std,
+        valley_power_std_w=valley_power_std,
+        valley_duration_std_s=valley_duration_std,
+        period_s=_robust(periods, 1.5 * dt)[0],
+        epochs=int(periods.size),
+    )

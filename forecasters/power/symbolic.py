@@ -1,0 +1,281 @@
+"""Symbolic regression of job power: one readable formula per target, found by genetic programming (gplearn).
+
+Per target: the features are chosen by Pearson correlation and mutual information with the target (a feature
+is kept when either reaches the threshold, 0.3; both numbers are reported), standardised, and a
+``SymbolicRegressor`` with the published search space and settings evolves a formula for the standardised
+target (optionally its logarithm, for durations that span orders of magnitude). The fitted model is saved as
+JSON: the formula's tokens and its readable form, the scalers and the feature report; it predicts with plain
+numpy (:mod:`forecasters.power.formula`), so the simulator needs neither gplearn nor pickles.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.feature_selection import mutual_info_regression
+
+from forecasters.power.base import PowerModel
+from forecasters.power.data import numeric_features
+from forecasters.power.formula import FUNCTIONS, Token, evaluate, to_infix
+from simulator.errors import UserError
+from simulator.jobs import WAVE_COLUMNS
+
+PUBLISHED_SETTINGS = {
+    "population_size": 15_000,
+    "generations": 50,
+    "stopping_criteria": 0.01,
+    "p_crossover": 0.7,
+    "p_subtree_mutation": 0.1,
+    "p_hoist_mutation": 0.05,
+    "p_point_mutation": 0.1,
+}
+"""The published gplearn settings (MAE fitness and the function set are fixed below)."""
+
+QUICK_SETTINGS = {**PUBLISHED_SETTINGS, "population_size": 2_000, "generations": 20}
+"""The default: the published operators and rates with a smaller search, ~40x less work, for everyday fits."""
+
+SELECTION_THRESHOLD = 0.3
+MODEL_FORMAT = "dcsim-symbolic-power-model/1"
+DEFAULT_MODEL = Path(__file__).with_name("models") / "symbolic_default.json"
+"""The fitted model that ships: `power_model: {kind: symbolic}` without a path loads it."""
+
+LOG_FEATURES = ("params", "flops_per_sample", "batch_size", "image_size", "dataset_size", "num_gpus")
+"""Sizes that span orders of magnitude enter as natural logarithms (power grows with log batch size)."""
+
+LOG_TARGETS = frozenset({"peak_duration_s", "valley_duration_s", "time_per_epoch"})
+"""Targets fitted in log space by default: durations range over orders of magnitude, powers do not."""
+
+
+@dataclass
+class TargetFormula:
+    """Everything needed to predict one target, and to explain where its formula came from."""
+
+    target: str
+    features: list[str]
+    feature_mean: list[float]
+    feature_scale: list[float]
+    target_mean: float
+    target_scale: float
+    log_target: bool
+    tokens: list[Token]
+    formula: str = ""
+    selection: list[dict] = field(default_factory=list)  # per candidate feature: pearson, mutual_info, selected
+    train_mae_scaled: float | None = None
+
+    def predict(self, features: pd.DataFrame) -> np.ndarray:
+        z = {
+            f"z_{name}": (features[name].to_numpy(float) - mean) / scale
+            for name, mean, scale in zip(self.features, self.feature_mean, self.feature_scale, strict=True)
+        }
+        if not z:
+            z = {"_rows": np.zeros(len(features))}
+        value = self.target_mean + self.target_scale * evaluate(self.tokens, z)
+        return np.exp(value) if self.log_target else value
+
+    def readable(self) -> str:
+        """The formula in the units of the target, for the README and ``dcsim power fit``."""
+        inner = f"{self.target_mean:.6g} + {self.target_scale:.6g} * {self.formula}"
+        lhs = f"log({self.target})" if self.log_target else self.target
+        scaled = ", ".join(
+            f"z_{n} = ({n} - {m:.6g}) / {s:.6g}"
+            for n, m, s in zip(self.features, self.feature_mean, self.feature_scale, strict=True)
+        )
+        return f"{lhs} = {inner}" + (f"   where {scaled}" if scaled else "")
+
+
+def candidate_features(jobs: pd.DataFrame) -> pd.DataFrame:
+    """The features a formula may use: :func:`numeric_features` with the sizes as logarithms, plus two ratios.
+
+    Standardising a raw batch size of 8..32,768 would squeeze most jobs into a sliver near the mean; its
+    logarithm spreads them evenly, and the published fits are logarithmic in batch and image size. The two
+    derived features are ones a person would write down first, which spares the search from rediscovering them.
+    """
+    features = numeric_features(jobs)
+    # the compute of one epoch on one GPU at full speed: what a duration scales with, before efficiency
+    features["log_work_s"] = np.log(features["dataset_size"] * features["flops_per_sample"]
+                                    / (features["num_gpus"] * features["gpu_tflops"] * 1e12))
+    # how hard the cap bites: power follows the limit below the draw and ignores it above
+    features["limit_ratio"] = features["power_limit"] / features["gpu_tdp_w"]
+    for name in LOG_FEATURES:
+        features[f"log_{name}"] = np.log(features.pop(name))
+    return features
+
+
+def select_features(features: pd.DataFrame, target: np.ndarray, threshold: float = SELECTION_THRESHOLD,
+                    random_state: int = 0) -> list[dict]:
+    """Pearson |r| and mutual information of every non-constant feature with the target.
+
+    A feature is selected when either reaches ``threshold``. Mutual information catches the nonlinear
+    dependencies (power against power limit: flat, then linear) that correlation misses.
+    """
+    usable = [c for c in features.columns if features[c].nunique() > 1]
+    report = []
+    if usable:
+        mi = mutual_info_regression(features[usable].to_numpy(float), target, random_state=random_state)
+    for i, name in enumerate(usable):
+        r = float(np.corrcoef(features[name].to_numpy(float), target)[0, 1])
+        report.append({"feature": name, "pearson": r, "mutual_info": float(mi[i]),
+                       "selected": bool(abs(r) >= threshold or mi[i] >= threshold)})
+    return report
+
+
+ALL = "*"
+"""Group key of the formula fitted on every row: used for model families the fit never saw."""
+
+
+def _function_set() -> tuple:
+    """The published search space; the sigmoid is not built into gplearn and is made with make_function."""
+    from gplearn.functions import make_function
+
+    sigmoid = make_function(function=FUNCTIONS["sig"][1], name="sig", arity=1)
+    return ("add", "sub", "mul", "div", "sqrt", "log", "abs", "neg", "inv", sigmoid, "sin", "cos", "tan")
+
+
+class SymbolicPowerModel(PowerModel):
+    """gplearn symbolic regression, one formula per target and model family, scikit-learn fit/predict API.
+
+    Why per family: a job's power and epoch time depend on batch size and power limit through curves whose
+    shape is the network's own (ResNet-50 saturates its GPU at any batch, ShuffleNet does not). One formula
+    across families must also encode which network it is looking at, which genetic programming does badly;
+    per family it only has to describe the curve. A formula over all rows (group ``*``) serves families the fit
+    never saw. ``group_by=None`` fits that one formula only.
+
+    ``settings`` overrides gplearn parameters; ``published=True`` uses exactly the published ones
+    (population 15,000, 50 generations, stopping 0.01, crossover 0.7, subtree 0.1, hoist 0.05, point 0.1).
+    """
+
+    def __init__(self, targets: Sequence[str] = WAVE_COLUMNS, published: bool = False, random_state: int = 0,
+                 n_jobs: int = 1, log_targets: Sequence[str] | None = None, group_by: str | None = "model",
+                 min_group_rows: int = 20, **settings):
+        self.targets = list(targets)
+        self.published = published
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.log_targets = sorted(LOG_TARGETS & set(self.targets)) if log_targets is None else list(log_targets)
+        self.group_by = group_by
+        self.min_group_rows = min_group_rows
+        self.settings = settings
+        self.formulas: dict[str, dict[str, TargetFormula]] = {}  # target -> group -> formula
+        self.metadata: dict = {}
+
+    def get_params(self, deep: bool = True) -> dict:
+        return {"targets": self.targets, "published": self.published, "random_state": self.random_state,
+                "n_jobs": self.n_jobs, "log_targets": self.log_targets, "group_by": self.group_by,
+                "min_group_rows": self.min_group_rows, **self.settings}
+
+    def gp_settings(self) -> dict:
+        base = PUBLISHED_SETTINGS if self.published else QUICK_SETTINGS
+        return {**base, **({} if self.published else self.settings)}
+
+    def fit(self, jobs: pd.DataFrame, y: pd.DataFrame | None = None) -> SymbolicPowerModel:
+        """Fit the formulas; targets are columns of ``y`` (default: of ``jobs``)."""
+        y = jobs if y is None else y
+        features = candidate_features(jobs)
+        if not (features["power_limit"] != features["gpu_tdp_w"]).any():
+            # never capped in training: the limit only restates the TDP, and a formula that used it would read a
+            # cap at prediction time as a different GPU; capping then comes from the Zeus curve instead
+            features = features.drop(columns=["power_limit", "limit_ratio"])
+        groups = {ALL: np.arange(len(jobs))}
+        if self.group_by:
+            for name, rows in jobs.groupby(self.group_by, sort=True).indices.items():
+                if len(rows) >= self.min_group_rows:
+                    groups[str(name)] = rows
+        self.formulas = {
+            target: {group: self._fit_one(features.iloc[rows], y[target].to_numpy(float)[rows], target)
+                     for group, rows in groups.items()}
+            for target in self.targets
+        }
+        self.metadata = {"rows": len(jobs), "gplearn": self.gp_settings(), "random_state": self.random_state,
+                         "groups": {g: len(r) for g, r in groups.items()}}
+        return self
+
+    def _fit_one(self, features: pd.DataFrame, values: np.ndarray, target: str) -> TargetFormula:
+        from gplearn.genetic import SymbolicRegressor
+
+        log_target = target in self.log_targets
+        t = np.log(values) if log_target else values
+        selection = select_features(features, t, random_state=self.random_state)
+        chosen = [row["feature"] for row in selection if row["selected"]]
+        if not chosen and selection:  # nothing reaches the threshold: the strongest correlate, not a constant
+            chosen = [max(selection, key=lambda row: abs(row["pearson"]))["feature"]]
+        x = features[chosen].to_numpy(float)
+        mean, scale = x.mean(axis=0), x.std(axis=0)
+        scale[scale == 0] = 1.0
+        t_mean, t_scale = float(t.mean()), float(t.std() or 1.0)
+        names = [f"z_{c}" for c in chosen] or ["_rows"]
+        regressor = SymbolicRegressor(function_set=_function_set(), metric="mean absolute error", feature_names=names,
+                                      random_state=self.random_state, n_jobs=self.n_jobs, **self.gp_settings())
+        regressor.fit((x - mean) / scale if chosen else np.zeros((len(t), 1)), (t - t_mean) / t_scale)
+        tokens = _tokens(regressor._program.program, names)
+        return TargetFormula(target=target, features=chosen, feature_mean=mean.tolist(), feature_scale=scale.tolist(),
+                             target_mean=t_mean, target_scale=t_scale, log_target=log_target, tokens=tokens,
+                             formula=to_infix(tokens), selection=selection,
+                             train_mae_scaled=float(regressor._program.raw_fitness_))
+
+    def models_power_limit(self) -> bool:
+        return any("power_limit" in f.features or "limit_ratio" in f.features
+                   for by_group in self.formulas.values() for f in by_group.values())
+
+    def _predict_uncapped(self, jobs: pd.DataFrame) -> pd.DataFrame:
+        if not self.formulas:
+            raise RuntimeError("fit or load the model before predicting")
+        features = candidate_features(jobs)
+        keys = jobs[self.group_by].astype(str) if self.group_by else pd.Series(ALL, index=jobs.index)
+        out = pd.DataFrame(index=jobs.index, columns=list(self.formulas), dtype=float)
+        for target, by_group in self.formulas.items():
+            group_of = keys.where(keys.isin(list(by_group)), ALL)
+            for group, rows in group_of.groupby(group_of).groups.items():
+                out.loc[rows, target] = by_group[group].predict(features.loc[rows])
+        return out
+
+    def describe(self) -> list[tuple[str, str, str]]:
+        """(target, group, readable formula) for every formula, for people."""
+        return [(t, g, f.readable()) for t, by_group in self.formulas.items() for g, f in by_group.items()]
+
+    def save(self, path: Path) -> None:
+        """JSON, written atomically: formulas as tokens and as text, scalers, feature reports, settings."""
+        document = {"format": MODEL_FORMAT, "params": self.get_params(), "metadata": self.metadata,
+                    "formulas": {t: {g: asdict(f) for g, f in by_group.items()}
+                                 for t, by_group in self.formulas.items()}}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(document, handle, indent=2)
+            handle.write("\n")
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path) -> SymbolicPowerModel:
+        try:
+            document = json.loads(Path(path).read_text())
+        except OSError as err:
+            raise UserError(f"{path}: cannot read power model ({err.strerror})") from None
+        except json.JSONDecodeError as err:
+            raise UserError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from None
+        if not isinstance(document, dict) or document.get("format") != MODEL_FORMAT:
+            raise UserError(f"{path}: not a dcsim symbolic power model (expected format {MODEL_FORMAT!r})")
+        model = cls(**document["params"])
+        model.formulas = {t: {g: TargetFormula(**f) for g, f in by_group.items()}
+                          for t, by_group in document["formulas"].items()}
+        model.metadata = document.get("metadata", {})
+        return model
+
+
+def _tokens(program: list, names: list[str]) -> list[Token]:
+    """gplearn's program (functions, feature indices, constants) as JSON-ready tokens."""
+    tokens: list[Token] = []
+    for node in program:
+        if isinstance(node, int | np.integer):
+            tokens.append(names[int(node)] if names else "_rows")
+        elif isinstance(node, float | np.floating):
+            tokens.append(float(node))
+        else:
+            tokens.append(node.name)
+    return tokens

@@ -1,0 +1,121 @@
+"""`dcsim power ...` and `dcsim profile`: the commands work end to end and mistakes exit 2 with one line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from forecasters.power.data import synthetic_dataset, write_power_csv
+from simulator.cli import app
+from simulator.jobs import WAVE_COLUMNS
+from simulator.metering import wave_power
+from simulator.runner import simulate
+from tests.conftest import ROOT, small_scenario
+
+runner = CliRunner()
+TINY = ["--population", "100", "--generations", "3"]
+ZEUS = [str(ROOT / "data/zeus/summary_power_a40.csv"), str(ROOT / "data/zeus/summary_power_v100.csv")]
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("power")
+    data = folder / "jobs.csv"
+    write_power_csv(synthetic_dataset(200, np.random.default_rng(0)), data)
+    model = folder / "model.json"
+    result = runner.invoke(app, ["power", "fit", str(data), "-t", "peak_power_w", "-t", "peak_duration_s",
+                                 "--out", str(model), *TINY])
+    assert result.exit_code == 0, result.output
+    return data, model, result.output
+
+
+def test_fit_prints_selection_and_formulas_and_writes_json(fitted):
+    _, model, output = fitted
+    assert "feature selection" in output and "mutual info" in output
+    assert "all rows:" in output and "peak_power_w = " in output and "log(peak_duration_s) = " in output
+    document = json.loads(model.read_text())
+    assert set(document["formulas"]) == {"peak_power_w", "peak_duration_s"}
+
+
+def test_eval_reports_mre_and_mse(fitted):
+    data, model, _ = fitted
+    result = runner.invoke(app, ["power", "eval", str(model), str(data), "--json"])
+    assert result.exit_code == 0, result.output
+    scores = json.loads(result.output)
+    assert scores["peak_power_w"]["rows"] == 200 and 0 <= scores["peak_power_w"]["mre"] < 1
+    assert scores["peak_duration_s"]["mse"] > 0
+
+
+def test_predict_one_yaml_job_and_a_csv(fitted, tmp_path):
+    data, model, _ = fitted
+    job = tmp_path / "job.yaml"
+    job.write_text("model: vit\nbatch_size: 64\nnum_gpus: 4\ngpu: A800\n")
+    result = runner.invoke(app, ["power", "predict", str(model), str(job)])
+    assert result.exit_code == 0, result.output
+    header, row = result.output.strip().splitlines()
+    assert "peak_power_w" in header and row.startswith("vit,")
+    many = runner.invoke(app, ["power", "predict", str(model), str(data)])
+    assert many.exit_code == 0 and len(many.output.strip().splitlines()) == 201
+
+
+def test_compare_on_the_zeus_data_lists_every_method():
+    result = runner.invoke(app, ["power", "compare", *ZEUS, "-t", "average_power", "--repeats", "1", "--json",
+                                 *TINY])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["rows"] == 929
+    assert set(out["results"]) == {"SymbolicRegression", "MLP", "Linear", "Ridge", "Lasso", "GradientBoosting"}
+    assert all(v["average_power"]["mre_mean"] > 0 for v in out["results"].values())
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("model,batch_size,num_gpus,gpu,peak_power_w\nvit,-32,4,A100,300\n",
+         "data.csv:2: column batch_size: expected a number > 0, got -32"),
+        ("model,batch_size,num_gpus,gpu,peak_power_w\nvit,abc,4,A100,300\n",
+         "data.csv:2: column batch_size: expected a number, got 'abc'"),
+        ("model,num_gpus,gpu,peak_power_w\nvit,4,A100,300\n", "data.csv:1: missing column batch_size"),
+        ("", "data.csv: empty file"),
+    ],
+)
+def test_bad_data_exits_2_with_file_row_and_column(tmp_path, text, expected):
+    data = tmp_path / "data.csv"
+    data.write_text(text)
+    result = runner.invoke(app, ["power", "fit", str(data), "-t", "peak_power_w", "--out", str(tmp_path / "m.json"),
+                                 *TINY])
+    assert result.exit_code == 2
+    assert expected in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_profile_recovers_a_wave_the_simulator_metered(tmp_path):
+    """A job from a simulated run, metered alone at 1 s with noise, read back by `dcsim profile`."""
+    jobs = simulate(small_scenario(simulation={"resolution": "1s"})).jobs
+    periods = jobs["duration_s"] / (jobs["peak_duration_s"] + jobs["valley_duration_s"])
+    job = jobs[(periods > 4) & (jobs["peak_duration_s"] > 20)].iloc[0]
+    duration = min(job["duration_s"], 12 * (job["peak_duration_s"] + job["valley_duration_s"]))  # a dozen epochs
+    n = int(duration) + 120
+    power = wave_power(np.array([60.0]), np.array([60.0 + duration]), np.array([1.0]),
+                       *(np.array([job[c]]) for c in WAVE_COLUMNS), dt=1.0, n=n)
+    idle = power == 0
+    power[idle] = 60.0  # an idle A100 before and after the job
+    power += np.random.default_rng(0).normal(0, 2.0, n)
+    log = tmp_path / "log.csv"
+    log.write_text("time,power\n" + "".join(f"{t},{p:.2f}\n" for t, p in enumerate(power)))
+    result = runner.invoke(app, ["profile", str(log), "--json"])
+    assert result.exit_code == 0, result.output
+    found = json.loads(result.output)["0"]
+    assert found["peak_power_w"] == pytest.approx(job["peak_power_w"], rel=0.03)
+    assert found["peak_duration_s"] == pytest.approx(job["peak_duration_s"], rel=0.03, abs=1.0)
+    assert found["valley_duration_s"] == pytest.approx(job["valley_duration_s"], rel=0.1, abs=1.0)
+
+
+def test_profile_of_a_flat_log_says_so(tmp_path):
+    log = tmp_path / "flat.csv"
+    log.write_text("time,power\n" + "".join(f"{t},100\n" for t in range(600)))
+    result = runner.invoke(app, ["profile", str(log)])
+    assert result.exit_code == 2 and "no periodic" in result.output

@@ -1,0 +1,109 @@
+"""Symbolic power model: formulas as data, exact replay of gplearn, feature selection, JSON round trip."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from forecasters.power.compare import baselines, compare, split_811, summarize
+from forecasters.power.data import synthetic_dataset
+from forecasters.power.formula import evaluate, to_infix
+from forecasters.power.symbolic import (
+    ALL,
+    DEFAULT_MODEL,
+    SymbolicPowerModel,
+    _function_set,
+    _tokens,
+    candidate_features,
+    select_features,
+)
+from simulator.jobs import WAVE_COLUMNS
+
+TINY = {"population_size": 200, "generations": 5}
+
+
+def test_protected_functions_match_gplearn_conventions():
+    zero = {"x": np.array([0.0, 2.0])}
+    np.testing.assert_allclose(evaluate(["div", 1.0, "x"], zero), [1.0, 0.5])
+    np.testing.assert_allclose(evaluate(["log", "x"], zero), [0.0, np.log(2.0)])
+    np.testing.assert_allclose(evaluate(["inv", "x"], zero), [0.0, 0.5])
+    np.testing.assert_allclose(evaluate(["sqrt", "neg", "x"], zero), [0.0, np.sqrt(2.0)])
+    assert to_infix(["add", "mul", "x", 0.5, "sig", "y"]) == "((x * 0.5) + sig(y))"
+    with pytest.raises(ValueError, match="left over"):
+        evaluate(["x", "x"], zero)
+
+
+def test_saved_tokens_replay_the_gplearn_program_exactly():
+    from gplearn.genetic import SymbolicRegressor
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 3))
+    y = np.sin(x[:, 0]) * x[:, 1] + 1 / (1 + np.exp(-x[:, 2]))
+    regressor = SymbolicRegressor(population_size=300, generations=5, function_set=_function_set(),
+                                  random_state=1).fit(x, y)
+    names = ["a", "b", "c"]
+    tokens = _tokens(regressor._program.program, names)
+    replay = evaluate(tokens, dict(zip(names, x.T, strict=True)))
+    np.testing.assert_allclose(replay, regressor.predict(x), rtol=1e-12, atol=1e-12)
+
+
+def test_feature_selection_reports_both_measures():
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"signal": rng.uniform(0, 1, 500), "noise": rng.uniform(0, 1, 500), "const": 1.0})
+    report = {row["feature"]: row for row in select_features(frame, frame["signal"].to_numpy() ** 2)}
+    assert "const" not in report
+    assert report["signal"]["selected"] and report["signal"]["pearson"] > 0.9 and report["signal"]["mutual_info"] > 1
+    assert not report["noise"]["selected"] and abs(report["noise"]["pearson"]) < 0.3
+
+
+def test_a_logarithmic_law_is_recovered_and_survives_a_json_round_trip(tmp_path):
+    frame = synthetic_dataset(400, np.random.default_rng(2), noise=0.0)
+    frame = frame[frame["model"] == "vit"].copy()
+    frame["target"] = 100 + 20 * np.log(frame["batch_size"])
+    model = SymbolicPowerModel(["target"], group_by=None, **TINY).fit(frame)
+    predicted = model.predict(frame)["target"].to_numpy()
+    assert np.mean(np.abs(predicted - frame["target"]) / frame["target"]) < 0.01
+    formula = model.formulas["target"][ALL]
+    assert "log_batch_size" in formula.features and "target = " in formula.readable()
+    model.save(tmp_path / "m.json")
+    document = json.loads((tmp_path / "m.json").read_text())
+    assert document["formulas"]["target"][ALL]["formula"] == formula.formula  # readable text is stored
+    again = SymbolicPowerModel.load(tmp_path / "m.json")
+    np.testing.assert_array_equal(again.predict(frame)["target"].to_numpy(), predicted)
+
+
+def test_families_get_their_own_formula_and_unknown_ones_the_general_one():
+    frame = synthetic_dataset(300, np.random.default_rng(3), noise=0.02)
+    model = SymbolicPowerModel(["peak_power_w"], min_group_rows=30, **TINY).fit(frame)
+    groups = model.formulas["peak_power_w"]
+    assert ALL in groups and {g for g in groups if g != ALL} == {m for m, n in frame["model"].value_counts().items()
+                                                                 if n >= 30}
+    novel = frame.head(3).assign(model="alexnet")
+    np.testing.assert_allclose(model.predict(novel)["peak_power_w"], groups[ALL].predict(candidate_features(novel)))
+
+
+def test_the_shipped_model_loads_predicts_waves_and_honours_a_cap():
+    model = SymbolicPowerModel.load(DEFAULT_MODEL)
+    assert set(model.targets) == set(WAVE_COLUMNS)
+    assert not model.models_power_limit()  # capping comes from the Zeus curve
+    jobs = synthetic_dataset(200, np.random.default_rng(4), noise=0.0).drop(columns=list(WAVE_COLUMNS))
+    free = model.predict(jobs.drop(columns="power_limit"))
+    assert (free > 0).all(axis=None)
+    capped = model.predict(jobs.assign(power_limit=0.5 * free["peak_power_w"]))
+    assert (capped["peak_power_w"] < free["peak_power_w"]).all()
+    assert (capped["peak_duration_s"] >= free["peak_duration_s"]).all()
+
+
+def test_compare_scores_every_method_on_the_same_splits():
+    frame = synthetic_dataset(150, np.random.default_rng(5), noise=0.02)
+    results = compare(frame, ["peak_power_w"], repeats=2, sr_settings=TINY)
+    assert set(results["method"]) == {"SymbolicRegression", *baselines(0)}
+    assert len(results) == 2 * 6 and (results["mre"] >= 0).all()
+    table = summarize(results)
+    assert table.index[0] == "SymbolicRegression" and ("mre", "std", "peak_power_w") in table.columns
+    train, val, test = split_811(100, np.random.default_rng(0))
+    assert (len(train), len(val), len(test)) == (80, 10, 10)
+    assert len(set(train) | set(val) | set(test)) == 100
