@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from simulator.atomic import write_text_atomic
+
 CURVE_FILE = Path(__file__).with_name("models") / "capping_zeus.json"
 BIN_EDGES = (0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2)
 """Cap ratios binned; a cap up to ~15 % above the average draw still clips the fluctuations above it."""
@@ -71,7 +73,7 @@ class CappingCurve:
         return out
 
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        write_text_atomic(path, json.dumps(asdict(self), indent=2) + "\n")
 
     @classmethod
     def load(cls, path: Path) -> CappingCurve:

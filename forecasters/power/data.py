@@ -50,9 +50,7 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,6 +58,7 @@ import numpy as np
 import pandas as pd
 
 from forecasters.power.analytic import FAMILIES, AnalyticPowerModel
+from simulator.atomic import write_text_atomic
 from simulator.catalog import gpu_spec
 from simulator.errors import UserError
 from simulator.jobs import WAVE_COLUMNS
@@ -311,14 +310,7 @@ def write_power_csv(frame: pd.DataFrame, path: Path) -> None:
     if missing:
         raise ValueError(f"a power-data frame needs columns {', '.join(missing)}")
     text = frame.rename(columns=FILE_NAMES).to_csv(index=False, lineterminator="\n")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, text)
 
 
 # ---------------------------------------------------------------------------------------------------------------

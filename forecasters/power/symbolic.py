@@ -11,8 +11,6 @@ numpy (:mod:`forecasters.power.formula`), so the simulator needs neither gplearn
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,6 +22,7 @@ from sklearn.feature_selection import mutual_info_regression
 from forecasters.power.base import PowerModel
 from forecasters.power.data import numeric_features
 from forecasters.power.formula import FUNCTIONS, Token, evaluate, to_infix
+from simulator.atomic import write_text_atomic
 from simulator.errors import UserError
 from simulator.jobs import WAVE_COLUMNS
 
@@ -83,9 +82,11 @@ class TargetFormula:
         """The formula in the units of the target, for the README and ``dcsim power fit``."""
         inner = f"{self.target_mean:.6g} + {self.target_scale:.6g} * {self.formula}"
         lhs = f"log({self.target})" if self.log_target else self.target
+        used = set(self.tokens)
         scaled = ", ".join(
             f"z_{n} = ({n} - {m:.6g}) / {s:.6g}"
             for n, m, s in zip(self.features, self.feature_mean, self.feature_scale, strict=True)
+            if f"z_{n}" in used
         )
         return f"{lhs} = {inner}" + (f"   where {scaled}" if scaled else "")
 
@@ -244,12 +245,7 @@ class SymbolicPowerModel(PowerModel):
         document = {"format": MODEL_FORMAT, "params": self.get_params(), "metadata": self.metadata,
                     "formulas": {t: {g: asdict(f) for g, f in by_group.items()}
                                  for t, by_group in self.formulas.items()}}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "w") as handle:
-            json.dump(document, handle, indent=2)
-            handle.write("\n")
-        os.replace(tmp, path)
+        write_text_atomic(path, json.dumps(document, indent=2) + "\n")
 
     @classmethod
     def load(cls, path: Path) -> SymbolicPowerModel:
