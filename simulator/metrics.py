@@ -16,7 +16,6 @@ import pandas as pd
 
 from simulator.catalog import gpu_spec
 from simulator.config import Scenario
-from simulator.metering import window_energy
 
 
 def block_average(power: np.ndarray, dt: float, block: float) -> np.ndarray | None:
@@ -100,15 +99,16 @@ def compute_metrics(scenario: Scenario, jobs: pd.DataFrame, ts: pd.DataFrame) ->
 
 def gpu_power_distribution(jobs: pd.DataFrame, total_gpus: int, idle_w: float, horizon: float):
     """Per-GPU power levels and the GPU-seconds spent at each in [0, horizon]: what a fleet-wide
-    DCGM sample histogram would show, without sampling (peak, valley and idle levels, weighted exactly)."""
+    DCGM sample histogram would show, without sampling (peak, valley and idle levels, weighted exactly).
+
+    ``jobs`` is a run's job table: its ``energy_kwh`` is each job's energy in that same window."""
     ran = jobs[jobs["start_s"].notna()]
     start, end = ran["start_s"].to_numpy(), ran["end_s"].to_numpy()
-    peak_w, peak_s = ran["peak_power_w"].to_numpy(), ran["peak_duration_s"].to_numpy()
-    valley_w, valley_s = ran["valley_power_w"].to_numpy(), ran["valley_duration_s"].to_numpy()
+    peak_w, valley_w = ran["peak_power_w"].to_numpy(), ran["valley_power_w"].to_numpy()
     gpus = ran["num_gpus"].to_numpy(float)
     seconds = gpus * (np.clip(end, 0, horizon) - np.clip(start, 0, horizon))
-    # energy = pv * seconds + (pp - pv) * peak_seconds  ->  peak_seconds from the closed-form energy
-    energy = window_energy(start, end, gpus, peak_w, peak_s, valley_w, valley_s, 0.0, horizon)
+    # energy = pv * seconds + (pp - pv) * peak_seconds  ->  peak_seconds from the job's metered energy
+    energy = ran["energy_kwh"].to_numpy() * 3.6e6
     peak_seconds = (energy - valley_w * seconds) / (peak_w - valley_w)
     levels = np.concatenate([peak_w, valley_w, [idle_w]])
     weights = np.concatenate([peak_seconds, seconds - peak_seconds, [total_gpus * horizon - seconds.sum()]])
