@@ -17,6 +17,7 @@ from rich.table import Table
 from simulator import __version__
 from simulator.config import Scenario, load_scenario
 from simulator.errors import UserError
+from simulator.forecast_cli import forecast_app
 from simulator.power_cli import power_app, profile
 from simulator.terminal import console, fail
 
@@ -28,6 +29,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(power_app, name="power")
+app.add_typer(forecast_app, name="forecast")
 app.command("profile")(profile)
 
 
