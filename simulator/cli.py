@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
@@ -109,6 +110,18 @@ def run(
     for row in metric_rows(result.metrics):
         table.add_row(*row)
     console.print(table)
+    if result.grid is not None:
+        from simulator.grid_report import comparison
+        from simulator.report import format_value
+
+        compared = comparison(result.grid)
+        view = Table(title=f"grid coordination: policy {scenario.policy.kind} against none")
+        for column in ["metric", *compared.columns]:
+            view.add_column(column, justify="left" if column in ("metric", "unit") else "right")
+        for label, row in compared.iterrows():
+            if row.drop("unit").notna().any():
+                view.add_row(label, row["unit"], *(format_value(v) if pd.notna(v) else "" for v in row.drop("unit")))
+        console.print(view)
     console.print(
         f"outputs in [bold]{folder}[/] (report.html, metrics.json, timeseries.parquet, jobs.parquet)", soft_wrap=True
     )

@@ -157,12 +157,104 @@ class PowerModelConfig(Section):
     path: Path | None = Field(None, description="symbolic model JSON, relative to the scenario; default: shipped")
 
 
+class FlatPrice(Section):
+    kind: Literal["flat"] = "flat"
+    usd_per_mwh: float = Field(100.0, description="one energy price for every hour")
+
+
+class SeriesPrice(Section):
+    kind: Literal["series"] = "series"
+    file: Path = Field(description="hourly prices: Datetime,Price (USD/MWh) or time,usd_per_mwh (data/grid/)")
+
+
+class TouPeriod(Section):
+    start_hour: float = Field(ge=0, le=24)
+    end_hour: float = Field(ge=0, le=24)
+    usd_per_mwh: float
+
+
+class TouPrice(Section):
+    kind: Literal["tou"] = "tou"
+    periods: list[TouPeriod] = Field(description="site-local hours [start, end) with their price")
+    default_usd_per_mwh: float = Field(description="the price outside every period")
+    weekdays_only: bool = Field(True, description="periods apply Monday to Friday only")
+
+
+class CarbonConfig(Section):
+    file: Path = Field(description="hourly carbon intensity: Electricity Maps or EIA layout (data/grid/)")
+    kind: Literal["direct", "LCA"] = "direct"
+
+
+class BatteryConfig(Section):
+    energy_kwh: float = Field(gt=0)
+    power_kw: float = Field(gt=0)
+    round_trip_efficiency: float = Field(0.9, gt=0, le=1)
+    soc_min: float = Field(0.1, ge=0, le=1)
+    soc_max: float = Field(0.9, ge=0, le=1)
+    soc_initial: float = Field(0.5, ge=0, le=1)
+    degradation_usd_per_kwh: float = Field(0.0, ge=0, description="cost per kWh charged or discharged")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> BatteryConfig:
+        if not self.soc_min <= self.soc_initial <= self.soc_max:
+            raise ValueError("expected soc_min <= soc_initial <= soc_max")
+        return self
+
+
+class SolarConfig(Section):
+    rated_kw: float = Field(gt=0)
+    file: Path | None = Field(None, description="EIA fuel-mix CSV whose SUN column gives the shape; default: "
+                                                "the shipped CAISO 2022 file")
+
+
+class DemandResponseEvent(Section):
+    start: datetime = Field(description="site-local time")
+    end: datetime
+    limit_kw: float = Field(ge=0, description="grid import allowed during the event")
+
+    @model_validator(mode="after")
+    def _order(self) -> DemandResponseEvent:
+        if self.end <= self.start:
+            raise ValueError("expected end after start")
+        return self
+
+
 class GridConfig(Section):
+    timezone: str = Field("UTC", description="IANA zone of the site, e.g. America/Los_Angeles; signals are UTC")
     import_limit_kw: float | None = Field(None, gt=0, description="drawn on the plots; minutes above it reported")
+    prices: FlatPrice | SeriesPrice | TouPrice = Field(default_factory=FlatPrice, discriminator="kind")
+    demand_charge_usd_per_kw: float = Field(0.0, ge=0, description="per billing month, on the peak 15-min import")
+    carbon: CarbonConfig | None = None
+    demand_response: list[DemandResponseEvent] = Field(default_factory=list)
+    battery: BatteryConfig | None = None
+    solar: SolarConfig | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone such as America/Los_Angeles or UTC") from None
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _price_kind(cls, data: Any) -> Any:
+        return _with_kind(data, "prices", "flat")
 
 
 class PolicyConfig(Section):
-    kind: Literal["none"] = "none"
+    kind: Literal["none", "threshold", "mpc", "oracle"] = Field(
+        "none", description="none: battery idle; threshold: hold import at threshold_kw; mpc: receding-horizon LP; "
+                            "oracle: the LP with perfect foresight")
+    forecaster: str = Field("student", description="student (shipped), perfect, persistence, or a saved model folder")
+    step: Seconds = Field(60.0, description="control step")
+    horizon: int = Field(15, ge=1, le=240, description="forecast steps the policy sees")
+    threshold_kw: float | None = Field(None, gt=0, description="threshold policy; default grid.import_limit_kw")
+    oracle: bool = Field(True, description="also run the oracle, for the share of its savings")
 
 
 class SimulationConfig(Section):
@@ -221,6 +313,13 @@ class Scenario(Section):
             files.append((("workload", "path"), self.workload.path))
         if self.power_model.path is not None:
             files.append((("power_model", "path"), self.power_model.path))
+        grid = self.grid
+        if isinstance(grid.prices, SeriesPrice):
+            files.append((("grid", "prices", "file"), grid.prices.file))
+        if grid.carbon is not None:
+            files.append((("grid", "carbon", "file"), grid.carbon.file))
+        if grid.solar is not None and grid.solar.file is not None:
+            files.append((("grid", "solar", "file"), grid.solar.file))
         return files
 
     def resolve(self, path: Path) -> Path:
@@ -266,7 +365,8 @@ def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
 
 def _describe(path: Path, root: yaml.Node | None, error: dict) -> str:
     """One line for one pydantic error: file:line: dotted.field: message (got value)."""
-    loc = [p for p in error["loc"] if not (isinstance(p, str) and p in ("constant", "curve", "synthetic", "trace"))]
+    tags = ("constant", "curve", "synthetic", "trace", "flat", "series", "tou")
+    loc = [p for p in error["loc"] if not (isinstance(p, str) and p in tags)]
     if error["type"] == "union_tag_invalid":
         loc.append("kind")
     field = ".".join(str(p) for p in loc) or "(top level)"

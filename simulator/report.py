@@ -24,6 +24,8 @@ import yaml  # noqa: E402
 
 from simulator import __version__  # noqa: E402
 from simulator.catalog import gpu_spec  # noqa: E402
+from simulator.grid_report import PLOTS as GRID_PLOTS  # noqa: E402
+from simulator.grid_report import comparison, metrics_json, write_grid  # noqa: E402
 from simulator.jobs import WAVE_COLUMNS  # noqa: E402
 from simulator.metering import wave_power  # noqa: E402
 from simulator.metrics import gpu_power_distribution  # noqa: E402
@@ -93,7 +95,11 @@ def _write_all(result: RunResult, folder: Path) -> None:
     if result.scenario.output.csv:
         result.timeseries.to_csv(folder / "timeseries.csv", index=False)
         result.jobs.to_csv(folder / "jobs.csv", index=False)
-    (folder / "metrics.json").write_text(json.dumps(result.metrics, indent=2) + "\n")
+    metrics = dict(result.metrics)
+    if result.grid is not None:
+        metrics["grid"] = metrics_json(result.grid)
+        write_grid(result.grid, folder, result.scenario.grid.import_limit_kw)
+    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     (folder / "scenario.yaml").write_text(_scenario_yaml(result))
     _plot_facility(result, folder / PLOTS[0])
     _plot_occupancy(result, folder / PLOTS[1])
@@ -196,6 +202,7 @@ def render_html(result: RunResult, folder: Path) -> str:
         f"<tr><td>{html.escape(label)}</td><td class=num>{html.escape(value)}</td><td>{unit}</td></tr>"
         for label, value, unit in metric_rows(result.metrics)
     )
+    scenario = result.scenario
     jobs = result.jobs
     window = jobs[jobs["energy_kwh"] > 0]
     summary = (
@@ -206,12 +213,17 @@ def render_html(result: RunResult, folder: Path) -> str:
              peak_w=("peak_power_w", "mean"), epoch_s=("peak_duration_s", "mean"))
         .round(1)
     )
+    plots = [*PLOTS, *(GRID_PLOTS if result.grid is not None else ())]
     images = "".join(
         f'<figure><img alt="{name}" src="data:image/png;base64,'
         f'{base64.b64encode((folder / name).read_bytes()).decode()}"></figure>'
-        for name in PLOTS
+        for name in plots
     )
-    scenario = result.scenario
+    grid_html = ""
+    if result.grid is not None:
+        table = comparison(result.grid).map(lambda v: v if isinstance(v, str) else format_value(v))
+        grid_html = (f"<h2>Grid coordination (policy {html.escape(scenario.policy.kind)}, "
+                     f"{scenario.policy.step:g}-s control step)</h2>{table.to_html(border=0)}")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>dcsim: {html.escape(scenario.name)}</title>
 <style>
@@ -226,6 +238,7 @@ pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
 {scenario.simulation.duration / 3600:g} h from {scenario.simulation.start.isoformat()} at
 {scenario.simulation.resolution:g}-s metering, seed {scenario.simulation.seed}, policy {scenario.policy.kind}.</p>
 <h2>Metrics</h2><table>{metrics_html}</table>
+{grid_html}
 <h2>Jobs by model family (metered window)</h2>{summary.to_html(border=0)}
 <h2>Plots</h2>{images}
 <h2>Scenario as run</h2><pre>{html.escape(_scenario_yaml(result))}</pre>

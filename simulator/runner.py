@@ -18,6 +18,7 @@ from simulator.config import CurvePue, Scenario
 from simulator.engine import Simulation
 from simulator.errors import UserError
 from simulator.facility import facility_power, outdoor_temperature, read_epw_temperature
+from simulator.grid import GridResult, coordinate, resample
 from simulator.jobs import WAVE_COLUMNS
 from simulator.metering import StepAccumulator, wave_power, window_energy
 from simulator.metrics import compute_metrics
@@ -31,6 +32,7 @@ class RunResult:
     jobs: pd.DataFrame
     timeseries: pd.DataFrame
     metrics: dict
+    grid: GridResult | None = None
 
 
 def make_power_model(scenario: Scenario) -> PowerModel:
@@ -93,7 +95,30 @@ def simulate(scenario: Scenario, progress: Callable[[float], None] | None = None
 
     timeseries = meter(scenario, jobs)
     metrics = compute_metrics(scenario, jobs, timeseries)
-    return RunResult(scenario, jobs, timeseries, metrics)
+    return RunResult(scenario, jobs, timeseries, metrics, coordinate_grid(scenario, jobs, timeseries))
+
+
+def coordinate_grid(scenario: Scenario, jobs: pd.DataFrame, timeseries: pd.DataFrame) -> GridResult:
+    """Bill the metered load under the baseline and the scenario's policy, at the policy's control step.
+
+    The policy and its forecaster may look back one day before t = 0 (metered from the warm-up), as a running
+    site would; without warm-up they start blind.
+    """
+    step = scenario.policy.step
+    res = scenario.simulation.resolution
+    history_s = np.floor(min(scenario.simulation.warmup, 86400.0) / step) * step
+    control = {c: resample(timeseries[c].to_numpy(), res, step) for c in ("facility_power_kw", "it_power_kw")}
+    history = {c: np.zeros(0) for c in control}
+    if history_s > 0:
+        sim = scenario.simulation.model_copy(update={
+            "duration": history_s, "resolution": step,
+            "start": scenario.simulation.start - pd.Timedelta(seconds=history_s)})
+        before = meter(scenario.model_copy(update={"simulation": sim}),
+                       jobs.assign(start_s=jobs["start_s"] + history_s, end_s=jobs["end_s"] + history_s,
+                                   submit_s=jobs["submit_s"] + history_s))
+        history = {c: before[c].to_numpy() for c in control}
+    return coordinate(scenario, control["facility_power_kw"], control["it_power_kw"], history["facility_power_kw"],
+                      history["it_power_kw"], jobs)
 
 
 def _wave_arrays(jobs: pd.DataFrame):

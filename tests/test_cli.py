@@ -38,7 +38,8 @@ def test_run_writes_every_output_and_prints_the_table(tiny, tmp_path):
     assert result.exit_code == 0, result.output
     assert "Peak 15-min average" in result.output and "outputs in" in result.output
     for name in ("timeseries.parquet", "jobs.parquet", "metrics.json", "report.html", "scenario.yaml",
-                 "facility_power.png", "occupancy.png", "power_distribution.png"):
+                 "facility_power.png", "occupancy.png", "power_distribution.png", "grid.parquet", "grid_import.png",
+                 "cost_breakdown.png", "price_carbon.png"):
         assert (out / name).stat().st_size > 0, name
     metrics = json.loads((out / "metrics.json").read_text())
     ts = pd.read_parquet(out / "timeseries.parquet")
@@ -46,7 +47,7 @@ def test_run_writes_every_output_and_prints_the_table(tiny, tmp_path):
     jobs = pd.read_parquet(out / "jobs.parquet")
     assert {"submit_s", "start_s", "end_s", "wait_s", "num_gpus", "energy_kwh", "placement"} <= set(jobs.columns)
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 3 and "<img src=\"http" not in html  # self-contained
+    assert html.count("data:image/png;base64,") == 6 and "<img src=\"http" not in html  # self-contained
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temp folders left
 
 

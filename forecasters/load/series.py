@@ -87,17 +87,32 @@ def simulated_series(case: SimulatedCase, horizon: int = HORIZON) -> LoadSeries:
                        "resolution": f"{STEP_S}s", "seed": case.seed},
     })
     result = simulate(scenario)
-    cluster = scenario.cluster
+    return run_series(scenario, result.timeseries["it_power_kw"].to_numpy(), result.jobs, horizon=horizon)
+
+
+def run_series(scenario, it_power_kw: np.ndarray, jobs: pd.DataFrame, offset_s: float = 0.0,
+               horizon: int = HORIZON) -> LoadSeries:
+    """A simulated run's IT load (1-min bins starting ``offset_s`` before t = 0) per unit, with its known load."""
     from simulator.catalog import gpu_spec
 
+    cluster = scenario.cluster
     spec = gpu_spec(cluster.gpu)
+    rated_w = rated_it_kw(scenario) * 1e3
+    floor_w = spec.idle_w * cluster.total_gpus + cluster.server_base_power_w * cluster.servers
+    floor_w /= cluster.psu_efficiency
+    shifted = jobs.assign(start_s=jobs["start_s"] + offset_s, end_s=jobs["end_s"] + offset_s)
+    known = known_load(shifted, spec.idle_w, len(it_power_kw), horizon) / cluster.psu_efficiency
+    start = pd.Timestamp(scenario.simulation.start) - pd.Timedelta(seconds=offset_s)
+    return LoadSeries(scenario.name, start, np.asarray(it_power_kw) * 1e3 / rated_w, (floor_w + known) / rated_w)
+
+
+def rated_it_kw(scenario) -> float:
+    """The IT power of every GPU at its TDP plus the hosts, at the wall: the unit of per-unit load."""
+    from simulator.catalog import gpu_spec
+
+    cluster = scenario.cluster
     base_w = cluster.server_base_power_w * cluster.servers
-    rated_w = (spec.tdp_w * cluster.total_gpus + base_w) / cluster.psu_efficiency
-    values = result.timeseries["it_power_kw"].to_numpy() * 1e3 / rated_w
-    floor_w = (spec.idle_w * cluster.total_gpus + base_w) / cluster.psu_efficiency
-    known = known_load(result.jobs, spec.idle_w, len(values), horizon) / cluster.psu_efficiency
-    return LoadSeries(scenario.name, pd.Timestamp(scenario.simulation.start), values,
-                      (floor_w + known) / rated_w)
+    return (gpu_spec(cluster.gpu).tdp_w * cluster.total_gpus + base_w) / cluster.psu_efficiency / 1e3
 
 
 def known_load(jobs: pd.DataFrame, idle_w: float, n: int, horizon: int, dt: float = STEP_S) -> np.ndarray:

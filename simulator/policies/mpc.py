@@ -1,0 +1,85 @@
+"""Receding-horizon LP (MPC) with the forecaster's predictions, and the perfect-foresight oracle."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simulator.policies.base import Observation, Policy
+from simulator.policies.lp import DispatchPlan, DispatchProblem, solve
+
+TERMINAL_PRICE_FACTOR = 3.0
+"""Energy left below the initial charge at the outlook's end costs this many times the highest price ahead:
+more than buying it back, far less than a kW of demand charge, so the MPC refills and still shaves."""
+
+
+HOLD_USD_PER_KWH_H = 1e-3
+"""Reward for a kWh kept one hour: tiny against prices and demand charges, enough to order equal plans."""
+RESERVE_USD_PER_KWH_H = 0.5
+"""Price of a kWh-hour below the reserve: above any energy-arbitrage margin, far below a kW of demand charge."""
+
+
+class MpcPolicy(Policy):
+    """Every step: solve the dispatch LP over the forecast horizon and a day-ahead outlook, apply the first step.
+
+    The forecaster's predictions fill the fine steps; the outlook's coarse 15-minute steps (seasonal naive)
+    carry the plan to the same time tomorrow, so the battery is not spent on a small peak before a large one.
+    The LP knows the month's peak so far and the import already metered in the current block, so it pays the
+    demand charge only for raising the peak. At the end of the outlook the battery should be back at its
+    initial charge, softly.
+    """
+
+    name = "mpc"
+    wants_outlook = True
+
+    def __init__(self, reserve_soc: float = 0.5):
+        self.reserve_soc = reserve_soc
+
+    def act(self, obs: Observation) -> float:
+        ctx = self.context
+        battery = ctx.battery
+        out = obs.outlook
+        fine = len(obs.forecast_kw)
+        block = np.concatenate([obs.block, out.block])
+        block = block - block[0]
+        count = int(block[-1]) + 1
+        past = np.zeros(count)
+        past[0] = obs.block_past_kwh
+        price = np.concatenate([obs.price_usd_per_kwh, out.price_usd_per_kwh])
+        plan = solve(DispatchProblem(
+            load_kw=np.concatenate([obs.forecast_kw, out.load_kw]),
+            solar_kw=np.concatenate([obs.solar_kw, out.solar_kw]), price_usd_per_kwh=price,
+            limit_kw=np.concatenate([obs.limit_kw, out.limit_kw]), block=block, block_past_kwh=past,
+            block_month=np.zeros(count, dtype=int), peak_so_far_kw=np.array([obs.month_peak_kw]),
+            demand_charge_usd_per_kw=ctx.demand_charge_usd_per_kw,
+            dt_h=np.concatenate([np.full(fine, ctx.dt_h), out.dt_h]), battery=battery, stored_kwh=obs.stored_kwh,
+            terminal_kwh=battery.e_initial,
+            terminal_usd_per_kwh=TERMINAL_PRICE_FACTOR * float(np.max(price)) / battery.eta,
+            hold_usd_per_kwh_h=HOLD_USD_PER_KWH_H,
+            reserve_kwh=battery.e_min + self.reserve_soc * (battery.e_max - battery.e_min),
+            reserve_usd_per_kwh_h=RESERVE_USD_PER_KWH_H,
+        ))
+        return float(plan.battery_kw[0])
+
+
+class OraclePolicy(Policy):
+    """The same LP over the whole period with the true load: the bound no online policy can beat."""
+
+    name = "oracle"
+    online = False
+
+    def plan(self, problem: DispatchProblem) -> DispatchPlan:
+        return solve(problem)
+
+    def act(self, obs: Observation) -> float:
+        raise TypeError("the oracle plans the whole period at once; call plan()")
+
+
+def make_policy(kind: str, threshold_kw: float | None = None) -> Policy:
+    from simulator.policies.base import NoPolicy
+    from simulator.policies.threshold import ThresholdPolicy
+
+    if kind == "threshold":
+        if threshold_kw is None:
+            raise ValueError("the threshold policy needs a threshold (policy.threshold_kw or grid.import_limit_kw)")
+        return ThresholdPolicy(threshold_kw)
+    return {"none": NoPolicy, "mpc": MpcPolicy, "oracle": OraclePolicy}[kind]()
