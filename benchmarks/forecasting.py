@@ -2,9 +2,11 @@
 
     python benchmarks/forecasting.py                    # simulated and Philly, README settings
     python benchmarks/forecasting.py --data philly --epochs 2 --batches 50   # quicker look
+    python benchmarks/forecasting.py --data simulated --threads 1 &      # both at once, one core each
+    python benchmarks/forecasting.py --data philly --threads 1
 
 For each data source: trains the TCN teacher, the distilled student, its three ablations and the baselines
-(``forecasters.load.pipeline.train_all``) with torch on 2 threads, then evaluates every model on the
+(``forecasters.load.pipeline.train_all``) with torch on ``--threads`` threads, then evaluates every model on the
 chronological test part (``forecasters.load.evaluate``): MAE, RMSE, MAPE, MASE at 1, 5 and 15 steps,
 parameters, bytes, latency of one prediction on one core (p50, p99) and batched predictions per second.
 Prints the tables and writes ``benchmarks/results/forecasting_<data>.json`` and the trained models to
@@ -32,7 +34,8 @@ RESULTS = ROOT / "benchmarks" / "results"
 def run(source: str, settings: TrainSettings, console: Console) -> dict:
     data = load_data(source)
     with console.status(f"{source}: training") as status:
-        models, seconds = train_all(data, settings, Sizes(), progress=lambda n: status.update(f"{source}: {n}"))
+        models, seconds = train_all(data, settings, Sizes(), progress=lambda n: status.update(f"{source}: {n}"),
+                                    save_to=RESULTS / f"forecasters_{source}")
     save_all(models, seconds, data, settings, RESULTS / f"forecasters_{source}")
     with console.status(f"{source}: evaluating"):
         table = evaluate(models, data.train, data.test)
@@ -57,8 +60,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=TrainSettings.epochs)
     parser.add_argument("--batches", type=int, default=TrainSettings.batches_per_epoch)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    settings = TrainSettings(epochs=args.epochs, batches_per_epoch=args.batches, seed=args.seed, threads=2)
+    settings = TrainSettings(epochs=args.epochs, batches_per_epoch=args.batches, seed=args.seed,
+                             threads=args.threads)
     console = Console()
     RESULTS.mkdir(parents=True, exist_ok=True)
     for source in (["simulated", "philly"] if args.data == "both" else [args.data]):

@@ -33,8 +33,8 @@ def train(
     data: Data = "simulated",
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the models (one subfolder each).")] = Path(
         "forecasters-out"),
-    epochs: Annotated[int, typer.Option(min=1, help="Training epochs per model.")] = 8,
-    batches: Annotated[int, typer.Option(min=1, help="Mini-batches per epoch.")] = 200,
+    epochs: Annotated[int, typer.Option(min=1, help="Training epochs per model.")] = 4,
+    batches: Annotated[int, typer.Option(min=1, help="Mini-batches per epoch.")] = 100,
     seed: Annotated[int, typer.Option(min=0, help="Seed of weights and batch order.")] = 0,
     threads: Annotated[int, typer.Option(min=1, help="torch threads.")] = 2,
     baselines: Annotated[bool, typer.Option(help="Also train the baselines (LSTM, GRU, NLinear, naive).")] = True,

@@ -28,6 +28,8 @@ DEFAULT_SOLAR = ROOT / "data" / "grid" / "CISO_NG_avgCI.csv"
 class GridResult:
     frames: dict[str, pd.DataFrame]  # policy -> per control step
     metrics: dict[str, dict]  # policy -> bill and peak metrics
+    inputs: GridInputs  # what every policy saw (also the gymnasium environment's episode)
+    forecast: Forecast  # the scenario's forecaster, as the policy called it
 
     def savings(self) -> dict[str, dict]:
         """Per policy: total-bill savings against ``none`` in %, and the share of the oracle's savings (bill and
@@ -172,4 +174,4 @@ def coordinate(scenario: Scenario, facility_kw: np.ndarray, it_kw: np.ndarray, h
         metrics[kind] = bill(frames[kind], inputs, battery)
         if not uses_forecast:
             metrics[kind]["forecast_mae_kw"] = None
-    return GridResult(frames, metrics)
+    return GridResult(frames, metrics, inputs, forecast)

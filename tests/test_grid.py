@@ -204,3 +204,29 @@ def test_bad_grid_sections_name_line_and_field(tmp_path, text, message):
     path.write_text(text)
     with pytest.raises(ScenarioError, match=message):
         load_scenario(path)
+
+
+def test_gym_environment_rewards_add_up_to_minus_the_bill():
+    from gymnasium.utils.env_checker import check_env
+
+    from simulator.gym_env import GridEnv
+
+    inputs = inputs_for(days=1, seed=4)
+    env = GridEnv(inputs, BATTERY, perfect(inputs))
+    check_env(env, skip_render_check=True)
+    for name, policy in (("idle", lambda obs: np.zeros(1, np.float32)), ("random", None)):
+        obs, _ = env.reset(seed=0)
+        env.action_space.seed(0)
+        total, steps, done, imports, powers = 0.0, 0, False, [], []
+        while not done:
+            action = env.action_space.sample() if policy is None else policy(obs)
+            obs, reward, done, truncated, info = env.step(action)
+            assert env.observation_space.contains(obs) and not truncated
+            total += reward
+            steps += 1
+            imports.append(info["import_kw"])
+            powers.append(info["battery_kw"])
+        assert steps == len(inputs.load_kw)
+        frame = pd.DataFrame({"import_kw": imports, "battery_kw": powers, "load_kw": inputs.load_kw,
+                              "forecast_kw": inputs.load_kw})
+        assert total == pytest.approx(-bill(frame, inputs, BATTERY)["total_bill_usd"], rel=1e-9), name

@@ -77,8 +77,9 @@ STUDENT_VARIANTS = {"student": (1.0, 0.1), "student_no_distillation": (0.0, 0.0)
 
 
 def train_all(data: DataSplits, settings: TrainSettings, sizes: Sizes = Sizes(), baselines: bool = True,
-              progress: Callable[[str], None] | None = None) -> tuple[dict[str, Forecaster], dict[str, float]]:
-    """Every model, fitted; and the seconds each took to train."""
+              progress: Callable[[str], None] | None = None, save_to: Path | None = None,
+              ) -> tuple[dict[str, Forecaster], dict[str, float]]:
+    """Every model, fitted (and saved under ``save_to`` as soon as it is); and the seconds each took to train."""
     known = data.has_known
     models: dict[str, Forecaster] = {}
     seconds: dict[str, float] = {}
@@ -89,6 +90,8 @@ def train_all(data: DataSplits, settings: TrainSettings, sizes: Sizes = Sizes(),
         t0 = time.perf_counter()
         models[name] = make()
         seconds[name] = time.perf_counter() - t0
+        if save_to is not None:
+            models[name].save(save_to / name)
 
     timed("teacher", lambda: TeacherForecaster(sizes.lookback, use_known=known, settings=settings,
                                                channels=sizes.teacher_channels, levels=sizes.teacher_levels)

@@ -22,8 +22,8 @@ LEVEL = 0.5
 class TrainSettings:
     """Adam, mini-batches drawn without replacement, the best validation epoch kept."""
 
-    epochs: int = 8
-    batches_per_epoch: int = 200
+    epochs: int = 4
+    batches_per_epoch: int = 100
     batch_size: int = 256
     learning_rate: float = 1e-3
     seed: int = 0

@@ -14,16 +14,18 @@ g_t - u_t <= limit_t,  and a soft terminal store s_T + z >= target. The MPC adds
 kWh-hour stored (a plan redone every step otherwise postpones its refill to a horizon end that never comes)
 and a price on every kWh-hour below a reserve r_t (so the battery is not emptied to sell at an evening price
 spike just before a peak the forecast cannot see yet; shaving a peak is worth far more than the reserve price).
-Solved with HiGHS (``scipy.optimize.linprog``).
+Solved with HiGHS (highspy).
 """
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from scipy import sparse
-from scipy.optimize import linprog
 
 from simulator.battery import Battery
 
@@ -62,6 +64,22 @@ class DispatchPlan:
     objective_usd: float
 
 
+class _Rows:
+    """Constraint rows as (row, column, value) triplets with lower and upper bounds: one matrix, built once."""
+
+    def __init__(self):
+        self.r, self.c, self.v, self.lo, self.hi = [], [], [], [], []
+        self.count = 0
+
+    def add(self, local_rows, columns, values, lower, upper) -> None:
+        self.r.append(np.asarray(local_rows) + self.count)
+        self.c.append(np.asarray(columns))
+        self.v.append(np.asarray(values, float))
+        self.lo.append(np.asarray(lower, float))
+        self.hi.append(np.asarray(upper, float))
+        self.count += len(self.lo[-1])
+
+
 def solve(p: DispatchProblem) -> DispatchPlan:
     n, months = len(p.load_kw), len(p.peak_so_far_kw)
     b = p.battery
@@ -69,47 +87,33 @@ def solve(p: DispatchProblem) -> DispatchPlan:
     c, d, s, g, w, u, r = (np.arange(n) + k * n for k in range(7))
     peak, z = 7 * n + np.arange(months), 7 * n + months
     size = z + 1
-    rows = np.arange(n)
-
-    def block_of(columns, values, row_index):
-        return sparse.csr_matrix((values, (row_index, columns)), shape=(int(row_index.max()) + 1, size))
-
-    one = np.ones(n)
-    # power balance: g - c + d - w = load - solar
-    balance = sparse.csr_matrix(
-        (np.concatenate([one, -one, one, -one]), (np.tile(rows, 4), np.concatenate([g, c, d, w]))), shape=(n, size))
-    # storage: s_t - s_(t-1) - eta dt c_t + dt / eta d_t = 0 (s_(-1) is the stored energy now)
+    rows, one = np.arange(n), np.ones(n)
     dt = np.broadcast_to(np.asarray(p.dt_h, float), (n,))
-    storage = sparse.csr_matrix(
-        (np.concatenate([one, -one[1:], -b.eta * dt, dt / b.eta]),
-         (np.concatenate([rows, rows[1:], rows, rows]), np.concatenate([s, s[:-1], c, d]))), shape=(n, size))
-    a_eq = sparse.vstack([balance, storage])
-    b_eq = np.concatenate([p.load_kw - p.solar_kw, np.r_[p.stored_kwh, np.zeros(n - 1)]])
-
-    used_blocks = np.unique(p.block)
-    local = np.searchsorted(used_blocks, p.block)
-    # a block lasts 15 minutes; a coarse outlook step longer than that is a block of its own length
+    m = _Rows()
+    # power balance: g - c + d - w = load - solar
+    net = p.load_kw - p.solar_kw
+    m.add(np.tile(rows, 4), np.concatenate([g, c, d, w]), np.concatenate([one, -one, one, -one]), net, net)
+    # storage: s_t - s_(t-1) - eta dt c_t + dt / eta d_t = 0 (s_(-1) is the stored energy now)
+    start = np.r_[p.stored_kwh, np.zeros(n - 1)]
+    m.add(np.concatenate([rows, rows[1:], rows, rows]), np.concatenate([s, s[:-1], c, d]),
+          np.concatenate([one, -one[1:], -b.eta * dt, dt / b.eta]), start, start)
+    # peaks: time-weighted mean import per block (with what is already metered) - P_month <= 0;
+    # a block lasts 15 minutes, a coarse outlook step longer than that is a block of its own length
+    used = np.unique(p.block)
+    local = np.searchsorted(used, p.block)
     block_h = np.maximum(np.bincount(local, weights=dt), BLOCK_H)
-    peak_rows = sparse.csr_matrix(
-        (np.concatenate([dt / block_h[local], -np.ones(len(used_blocks))]),
-         (np.concatenate([local, np.arange(len(used_blocks))]),
-          np.concatenate([g, peak[p.block_month[used_blocks]]]))), shape=(len(used_blocks), size))
-    peak_rhs = -p.block_past_kwh[used_blocks] / block_h
-    limited = np.isfinite(p.limit_kw)
-    limit_rows = block_of(np.concatenate([g[limited], u[limited]]),
-                          np.concatenate([np.ones(limited.sum()), -np.ones(limited.sum())]),
-                          np.tile(np.arange(limited.sum()), 2)) if limited.any() else None
-    parts, rhs = [peak_rows], [peak_rhs]
-    if limit_rows is not None:
-        parts.append(limit_rows)
-        rhs.append(p.limit_kw[limited])
-    if p.reserve_kwh > 0:  # s_t + r_t >= reserve
-        parts.append(block_of(np.concatenate([s, r]), -np.ones(2 * n), np.tile(rows, 2)))
-        rhs.append(np.full(n, -p.reserve_kwh))
-    if p.terminal_kwh is not None:
-        parts.append(sparse.csr_matrix(([-1.0, -1.0], ([0, 0], [s[-1], z])), shape=(1, size)))
-        rhs.append(np.array([-min(p.terminal_kwh, b.e_max)]))
-    a_ub, b_ub = sparse.vstack(parts), np.concatenate(rhs)
+    m.add(np.concatenate([local, np.arange(len(used))]), np.concatenate([g, peak[p.block_month[used]]]),
+          np.concatenate([dt / block_h[local], -np.ones(len(used))]), np.full(len(used), -np.inf),
+          -p.block_past_kwh[used] / block_h)
+    limited = np.flatnonzero(np.isfinite(p.limit_kw))
+    if len(limited):  # g - u <= limit
+        k = np.arange(len(limited))
+        m.add(np.tile(k, 2), np.concatenate([g[limited], u[limited]]), np.r_[np.ones(len(k)), -np.ones(len(k))],
+              np.full(len(k), -np.inf), p.limit_kw[limited])
+    if p.reserve_kwh > 0:  # s + r >= reserve
+        m.add(np.tile(rows, 2), np.concatenate([s, r]), np.ones(2 * n), np.full(n, p.reserve_kwh), np.full(n, np.inf))
+    if p.terminal_kwh is not None:  # s_T + z >= target
+        m.add([0, 0], [s[-1], z], [1.0, 1.0], [min(p.terminal_kwh, b.e_max)], [np.inf])
 
     cost = np.zeros(size)
     cost[g] = p.price_usd_per_kwh * dt
@@ -119,14 +123,53 @@ def solve(p: DispatchProblem) -> DispatchPlan:
     cost[z] = p.terminal_usd_per_kwh
     cost[s] = -p.hold_usd_per_kwh_h * dt
     cost[r] = p.reserve_usd_per_kwh_h * dt
-    bounds = np.zeros((size, 2))
-    bounds[:, 1] = np.inf
-    bounds[c, 1] = bounds[d, 1] = b.power_kw
-    bounds[s] = (b.e_min, b.e_max)
-    bounds[w, 1] = np.maximum(p.solar_kw, 0.0)
-    bounds[peak, 0] = p.peak_so_far_kw
-    result = linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
-    if result.status != 0:
-        raise RuntimeError(f"dispatch LP failed: {result.message}")
-    x = result.x
-    return DispatchPlan(x[c] - x[d], x[g], x[s], float(result.fun))
+    lower, upper = np.zeros(size), np.full(size, np.inf)
+    upper[c] = upper[d] = b.power_kw
+    lower[s], upper[s] = b.e_min, b.e_max
+    upper[w] = np.maximum(p.solar_kw, 0.0)
+    lower[peak] = p.peak_so_far_kw
+    x, objective = _highs(cost, lower, upper, m, size)
+    return DispatchPlan(x[c] - x[d], x[g], x[s], objective)
+
+
+@cache
+def _solver():
+    """One HiGHS instance per process, reused (each model replaces the last); HiGHS prints a banner from C++
+    when the first instance is made, before its output can be switched off, so that moment runs with the
+    process's stdout pointed at /dev/null."""
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    h.setOptionValue("output_flag", False)
+    return h
+
+
+def _highs(cost, lower, upper, m: _Rows, size: int) -> tuple[np.ndarray, float]:
+    """Solve with HiGHS through highspy: passing one column-wise matrix avoids scipy's per-call checks, which
+    cost several times the solve itself on the MPC's small problems."""
+    import highspy
+
+    matrix = sparse.csc_matrix((np.concatenate(m.v), (np.concatenate(m.r), np.concatenate(m.c))),
+                               shape=(m.count, size))
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = size, m.count
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, lower, upper
+    lp.row_lower_, lp.row_upper_ = np.concatenate(m.lo), np.concatenate(m.hi)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = matrix.indptr, matrix.indices, matrix.data
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = size, m.count
+    h = _solver()
+    h.passModel(lp)
+    h.run()
+    status = h.getModelStatus()
+    if status != highspy.HighsModelStatus.kOptimal:
+        raise RuntimeError(f"dispatch LP failed: {h.modelStatusToString(status)}")
+    return np.asarray(h.getSolution().col_value), float(h.getInfo().objective_function_value)
