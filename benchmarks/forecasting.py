@@ -18,11 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+from dataclasses import asdict
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from forecasters.load import load_forecaster
 from forecasters.load.evaluate import evaluate
 from forecasters.load.pipeline import Sizes, load_data, save_all, train_all
 from forecasters.load.training import TrainSettings
@@ -31,12 +33,19 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 
 
-def run(source: str, settings: TrainSettings, console: Console) -> dict:
+def run(source: str, settings: TrainSettings, console: Console, reuse: list[str]) -> dict:
     data = load_data(source)
+    folder = RESULTS / f"forecasters_{source}"
+    kept = {}
+    if reuse:
+        previous = json.loads((folder / "training.json").read_text())
+        if previous["settings"] != asdict(settings):
+            raise SystemExit(f"{folder}: trained with other settings; cannot reuse {reuse}")
+        kept = {name: (load_forecaster(folder / name), previous["train_seconds"][name]) for name in reuse}
     with console.status(f"{source}: training") as status:
         models, seconds = train_all(data, settings, Sizes(), progress=lambda n: status.update(f"{source}: {n}"),
-                                    save_to=RESULTS / f"forecasters_{source}")
-    save_all(models, seconds, data, settings, RESULTS / f"forecasters_{source}")
+                                    save_to=folder, reuse=kept)
+    save_all(models, seconds, data, settings, folder)
     with console.status(f"{source}: evaluating"):
         table = evaluate(models, data.train, data.test)
     table["train_s"] = [seconds[name] for name in table.index]
@@ -61,13 +70,15 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=TrainSettings.batches_per_epoch)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--reuse", nargs="*", default=[], metavar="MODEL",
+                        help="load these models from an earlier run with the same settings instead of training them")
     args = parser.parse_args()
     settings = TrainSettings(epochs=args.epochs, batches_per_epoch=args.batches, seed=args.seed,
                              threads=args.threads)
     console = Console()
     RESULTS.mkdir(parents=True, exist_ok=True)
     for source in (["simulated", "philly"] if args.data == "both" else [args.data]):
-        result = run(source, settings, console)
+        result = run(source, settings, console, args.reuse)
         result.update({"settings": vars(args), "machine": platform.processor() or platform.machine()})
         (RESULTS / f"forecasting_{source}.json").write_text(json.dumps(result, indent=2) + "\n")
 

@@ -13,19 +13,12 @@ import typer
 from rich.table import Table
 
 from simulator.errors import UserError
-from simulator.terminal import console, fail
+from simulator.terminal import console, guard
 
 forecast_app = typer.Typer(help="Load forecasters: train the teacher and student, evaluate, export.",
                            no_args_is_help=True)
 
 Data = Annotated[str, typer.Option("--data", help="simulated, philly, or a CSV of time,load_kw[,capacity_kw].")]
-
-
-def _guard(function):
-    try:
-        return function()
-    except UserError as err:
-        fail(err)
 
 
 @forecast_app.command()
@@ -60,7 +53,7 @@ def train(
         console.print(table)
         console.print(f"models in [bold]{out}[/]", soft_wrap=True)
 
-    _guard(body)
+    guard(body)
 
 
 def _models_in(folder: Path) -> dict:
@@ -104,7 +97,7 @@ def evaluate(
                                  for c in columns))
         console.print(view)
 
-    _guard(body)
+    guard(body)
 
 
 @forecast_app.command()
@@ -127,4 +120,4 @@ def export(
         path = to_onnx(model, target / "student.onnx")
         console.print(f"wrote [bold]{path}[/] ({path.stat().st_size:,} bytes)", soft_wrap=True)
 
-    _guard(body)
+    guard(body)

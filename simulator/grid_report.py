@@ -58,7 +58,8 @@ def write_grid(grid: GridResult, folder: Path, limit_kw: float | None) -> None:
     _plot_signals(grid, folder / PLOTS[2])
 
 
-def _save(fig, path: Path) -> None:
+def save_figure(fig, path: Path) -> None:
+    """PNG without the matplotlib version in its metadata, so the same run writes the same bytes."""
     fig.savefig(path, dpi=110, metadata={"Software": None})
     plt.close(fig)
 
@@ -89,7 +90,7 @@ def _plot_import(grid: GridResult, path: Path, limit_kw: float | None) -> None:
         ax.grid(alpha=0.3)
     if len(grid.frames) > 1:
         soc.legend(loc="upper right", fontsize=8)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def _plot_costs(grid: GridResult, path: Path) -> None:
@@ -105,7 +106,7 @@ def _plot_costs(grid: GridResult, path: Path) -> None:
     ax.set_title("bill per policy")
     ax.legend()
     ax.grid(alpha=0.3, axis="y")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def _plot_signals(grid: GridResult, path: Path) -> None:
@@ -119,4 +120,4 @@ def _plot_signals(grid: GridResult, path: Path) -> None:
         ax.grid(alpha=0.3)
     price.set_title("load against price")
     carbon.set_title("load against carbon intensity")
-    _save(fig, path)
+    save_figure(fig, path)

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from simulator.errors import UserError
-from simulator.terminal import console, fail
+from simulator.terminal import console, guard
 
 power_app = typer.Typer(help="Job power models: fit, evaluate, compare, predict.", no_args_is_help=True)
 
@@ -30,14 +30,6 @@ Generations = Annotated[int | None, typer.Option(min=1, help="gplearn generation
 def _search(population: int | None, generations: int | None) -> dict:
     """gplearn overrides from the command line (ignored with --published-settings)."""
     return {k: v for k, v in (("population_size", population), ("generations", generations)) if v is not None}
-
-
-def _guard(function):
-    """Run a command body; a user's mistake becomes one line on stderr and exit code 2."""
-    try:
-        return function()
-    except UserError as err:
-        fail(err)
 
 
 def _targets(frame: pd.DataFrame, targets: list[str] | None, source: str) -> list[str]:
@@ -89,7 +81,7 @@ def fit(
                 console.print(f"[bold]{label}:[/] {f.readable()}", soft_wrap=True, highlight=False)
         console.print(f"fitted in {time.perf_counter() - began:.1f} s; wrote {out}", soft_wrap=True)
 
-    _guard(body)
+    guard(body)
 
 
 def _load_model(path: Path):
@@ -125,7 +117,7 @@ def evaluate(
             table.add_row(t, f"{100 * s['mre']:.2f}", f"{s['mse']:.4g}")
         console.print(table)
 
-    _guard(body)
+    guard(body)
 
 
 @power_app.command()
@@ -175,7 +167,7 @@ def compare(
             table.add_row(method, *cells)
         console.print(table)
 
-    _guard(body)
+    guard(body)
 
 
 @power_app.command()
@@ -203,7 +195,7 @@ def predict(
         predicted = model.predict(frame)
         print(pd.concat([frame, predicted], axis=1).to_csv(index=False), end="")
 
-    _guard(body)
+    guard(body)
 
 
 @power_app.command()
@@ -241,7 +233,7 @@ def capping(
         console.print(table)
         console.print(f"wrote {out}")
 
-    _guard(body)
+    guard(body)
 
 
 def profile(
@@ -266,4 +258,4 @@ def profile(
                           f"{p.valley_duration_s:.2f} +- {p.valley_duration_std_s:.2f}")
         console.print(table)
 
-    _guard(body)
+    guard(body)

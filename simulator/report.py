@@ -25,7 +25,7 @@ import yaml  # noqa: E402
 from simulator import __version__  # noqa: E402
 from simulator.catalog import gpu_spec  # noqa: E402
 from simulator.grid_report import PLOTS as GRID_PLOTS  # noqa: E402
-from simulator.grid_report import comparison, metrics_json, write_grid  # noqa: E402
+from simulator.grid_report import comparison, metrics_json, save_figure, write_grid  # noqa: E402
 from simulator.jobs import WAVE_COLUMNS  # noqa: E402
 from simulator.metering import wave_power  # noqa: E402
 from simulator.metrics import gpu_power_distribution  # noqa: E402
@@ -111,11 +111,6 @@ def _scenario_yaml(result: RunResult) -> str:
     return yaml.safe_dump(result.scenario.model_dump(mode="json"), sort_keys=False)
 
 
-def _save(fig, path: Path) -> None:
-    fig.savefig(path, dpi=110, metadata={"Software": None})
-    plt.close(fig)
-
-
 def _hours(ts: pd.DataFrame) -> np.ndarray:
     return ts["t_s"].to_numpy() / 3600
 
@@ -156,7 +151,7 @@ def _plot_facility(result: RunResult, path: Path) -> None:
     zoom.set_xlabel(f"minutes from hour {window['t_s'].iloc[0] / 3600:.2f} (zoom on the peak)")
     zoom.set_title("zoom: peaks and valleys of training epochs")
     zoom.legend(loc="upper right")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def _plot_occupancy(result: RunResult, path: Path) -> None:
@@ -172,7 +167,7 @@ def _plot_occupancy(result: RunResult, path: Path) -> None:
     for ax in (gpus, queue):
         ax.grid(alpha=0.3)
     gpus.set_title(f"GPU occupancy ({cluster.scheduler} scheduler)")
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def _plot_distribution(result: RunResult, path: Path) -> None:
@@ -193,7 +188,7 @@ def _plot_distribution(result: RunResult, path: Path) -> None:
     cdf.set_title("per-GPU power, time-weighted CDF")
     for ax in (hist, cdf):
         ax.grid(alpha=0.3)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def render_html(result: RunResult, folder: Path) -> str:

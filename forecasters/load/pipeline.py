@@ -78,13 +78,22 @@ STUDENT_VARIANTS = {"student": (1.0, 0.1), "student_no_distillation": (0.0, 0.0)
 
 def train_all(data: DataSplits, settings: TrainSettings, sizes: Sizes = Sizes(), baselines: bool = True,
               progress: Callable[[str], None] | None = None, save_to: Path | None = None,
+              reuse: dict[str, tuple[Forecaster, float]] | None = None,
               ) -> tuple[dict[str, Forecaster], dict[str, float]]:
-    """Every model, fitted (and saved under ``save_to`` as soon as it is); and the seconds each took to train."""
+    """Every model, fitted (and saved under ``save_to`` as soon as it is); and the seconds each took to train.
+
+    ``reuse`` maps names to (model, train seconds) already trained with the same code and settings, which a
+    benchmark rerun need not train again.
+    """
+    reuse = reuse or {}
     known = data.has_known
     models: dict[str, Forecaster] = {}
     seconds: dict[str, float] = {}
 
     def timed(name: str, make: Callable[[], Forecaster]) -> None:
+        if name in reuse:
+            models[name], seconds[name] = reuse[name]
+            return
         if progress:
             progress(name)
         t0 = time.perf_counter()

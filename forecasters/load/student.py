@@ -5,10 +5,12 @@ without torch. Training (torch) minimises
 
     task (1-step MAE) + alpha * near-term alignment + beta * representation alignment
 
-where near-term alignment is the MSE between the student rolled ``align_steps`` ahead and the teacher's first
-``align_steps`` predictions, and representation alignment is the MSE between a linear projection of the
-student's last hidden layer and the teacher's hidden state pooled over time (standardised per channel). The
-projection is discarded after training. ``alpha = beta = 0`` is the student without distillation.
+where near-term alignment is the mean absolute gap between the student's next-step prediction and the
+teacher's (with ``align_steps`` > 1 the student is rolled that far against the teacher's first predictions,
+each step's gap in units of its own spread; one step measured best), and representation alignment is the
+MSE between a linear projection of the student's last hidden layer and the teacher's hidden state pooled over
+time (standardised per channel). The projection is discarded after training. ``alpha = beta = 0`` is the
+student without distillation.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ class StudentForecaster(Forecaster):
     kind = "student"
 
     def __init__(self, window: int = 16, hidden: int = 32, layers: int = 2, horizon: int = HORIZON,
-                 use_known: bool = True, alpha: float = 1.0, beta: float = 0.1, align_steps: int = 3,
+                 use_known: bool = True, alpha: float = 1.0, beta: float = 0.1, align_steps: int = 1,
                  settings: TrainSettings | None = None):
         self.window, self.hidden, self.layers = window, hidden, layers
         self.lookback, self.horizon, self.use_known = window + 1, horizon, use_known
@@ -37,6 +39,7 @@ class StudentForecaster(Forecaster):
         self.settings = settings or TrainSettings()
         self.scale = 1.0
         self.weights: list[tuple[np.ndarray, np.ndarray]] = []  # hidden layers then the output layer
+        self._fused_cache: dict[bool, tuple] = {}  # predict_next's form of the weights; cleared when they change
         self.val_history: list[float] = []
 
     # -- inference (numpy) ------------------------------------------------------------------------------------
@@ -72,25 +75,54 @@ class StudentForecaster(Forecaster):
         return self.roll(windows, self.horizon)
 
     def predict_next(self, recent: np.ndarray, hour: float, known_next: float | None = None) -> float:
-        """One step ahead for one series: the call a control loop makes every step (see the latency benchmark)."""
-        # the layout of :meth:`features`, filled in place: allocating and concatenating costs more than the MLP
-        w, scale = self.window, self.scale
-        last = float(recent[-1])
-        x = np.empty(w + 3 + (known_next is not None))
-        x[:w] = recent[-w - 1 : -1]
-        x[:w] -= last
-        x[:w] /= scale
+        """One step ahead for one series: the call a control loop makes every step (see the latency benchmark).
+
+        Same result as :meth:`roll` for one step, but the feature scaling is folded into the first layer
+        and its bias (:meth:`_raw_first_layer`), so a call is a few small numpy operations: at this size each
+        operation's overhead, not the arithmetic, is the cost.
+        """
+        weight, hidden, out_weight, out_bias = self._fused(known_next is not None)
+        w = self.window
+        v = np.empty(weight.shape[0])
+        v[: w + 1] = recent[-w - 1 :]
         angle = 2 * math.pi * hour / 24
-        x[w], x[w + 1], x[w + 2] = last - LEVEL, math.sin(angle), math.cos(angle)
+        v[w + 1], v[w + 2], v[-1] = math.sin(angle), math.cos(angle), 1.0
         if known_next is not None:
-            x[w + 3] = (known_next - last) / scale
-        for weight, bias in self.weights[:-1]:
-            x = x @ weight
-            x += bias
+            v[w + 3] = known_next
+        x = np.dot(v, weight)
+        for layer_weight, layer_bias in hidden:
             np.maximum(x, 0.0, out=x)
-        weight, bias = self.weights[-1]
-        base = last if known_next is None else known_next
-        return float(base + self.scale * (x @ weight + bias)[0])
+            x = np.dot(x, layer_weight)
+            x += layer_bias
+        np.maximum(x, 0.0, out=x)
+        base = recent[-1] if known_next is None else known_next
+        return float(base + self.scale * (np.dot(x, out_weight) + out_bias))
+
+    def _fused(self, known: bool) -> tuple:
+        """(raw first layer, later hidden layers, output weights, output bias), made once per weights."""
+        if self._fused_cache.get(known) is None:
+            out_weight, out_bias = self.weights[-1]
+            self._fused_cache[known] = (self._raw_first_layer(known), self.weights[1:-1], out_weight[:, 0].copy(),
+                                        float(out_bias[0]))
+        return self._fused_cache[known]
+
+    def _raw_first_layer(self, known: bool) -> np.ndarray:
+        """The first layer acting on [last window + 1 values, sin, cos, (known,) 1] instead of on :meth:`features`.
+
+        features = ((recent_i - last) / s, last - LEVEL, sin, cos, (known - last) / s) is affine in the raw values,
+        so W0 and b0 absorb it: recent_i gets W_i / s, last gets W_last - sum_i W_i / s - W_known / s, known gets
+        W_known / s, and the constant 1 carries b0 - LEVEL W_last.
+        """
+        w0, b0 = self.weights[0]
+        w, s = self.window, self.scale
+        raw = np.zeros((w + 4 + known, w0.shape[1]))
+        raw[:w] = w0[:w] / s
+        raw[w] = w0[w] - w0[:w].sum(axis=0) / s - (w0[w + 3] / s if known else 0.0)
+        raw[w + 1 : w + 3] = w0[w + 1 : w + 3]
+        if known:
+            raw[w + 3] = w0[w + 3] / s
+        raw[-1] = b0 - LEVEL * w0[w]
+        return raw
 
     # -- training (torch) -------------------------------------------------------------------------------------
 
@@ -115,6 +147,8 @@ class StudentForecaster(Forecaster):
             teacher_pred = windows.reference(self.horizon) + teacher.step_scale * teacher_residual
             near = torch.from_numpy(((teacher_pred[:, :steps] - windows.target[:, :steps]) / self.scale)
                                     .astype(np.float32))
+            # each step's gap in units of that step's spread, so later, wider steps do not outweigh the first
+            step_weight = torch.from_numpy((teacher.step_scale[:steps] / teacher.step_scale[0]).astype(np.float32))
             pooled = torch.from_numpy(((pooled - pooled.mean(0)) / (pooled.std(0) + 1e-6)).astype(np.float32))
         width = teacher.width if distil else 1
         with deterministic(self.settings.seed, self.settings.threads):
@@ -125,7 +159,7 @@ class StudentForecaster(Forecaster):
                 predicted, hidden = _torch_roll(self, module, tensors, rows, steps)  # scaled, minus truth
                 loss = torch.mean(torch.abs(predicted[:, 0]))
                 if distil:
-                    loss = loss + self.alpha * torch.mean((predicted - near[rows]) ** 2)
+                    loss = loss + self.alpha * torch.mean(torch.abs(predicted - near[rows]) / step_weight)
                     loss = loss + self.beta * torch.mean((module.project(hidden) - pooled[rows]) ** 2)
                 return loss
 
@@ -135,6 +169,7 @@ class StudentForecaster(Forecaster):
             self.val_history = train_loop(module, loss_of, len(windows), val_loss, self.settings)
         self.weights = [(layer.weight.detach().numpy().T.astype(np.float64), layer.bias.detach().numpy()
                          .astype(np.float64)) for layer in [*module.layers, module.out]]
+        self._fused_cache = {}
         return self
 
     # -- saving -----------------------------------------------------------------------------------------------

@@ -31,8 +31,9 @@ class MpcPolicy(Policy):
     name = "mpc"
     wants_outlook = True
 
-    def __init__(self, reserve_soc: float = 0.5):
+    def __init__(self, reserve_soc: float = 0.5, limit_margin: float = 0.03):
         self.reserve_soc = reserve_soc
+        self.limit_margin = limit_margin
 
     def act(self, obs: Observation) -> float:
         ctx = self.context
@@ -48,7 +49,10 @@ class MpcPolicy(Policy):
         plan = solve(DispatchProblem(
             load_kw=np.concatenate([obs.forecast_kw, out.load_kw]),
             solar_kw=np.concatenate([obs.solar_kw, out.solar_kw]), price_usd_per_kwh=price,
-            limit_kw=np.concatenate([obs.limit_kw, out.limit_kw]), block=block, block_past_kwh=past,
+            # plan below the import limit by a margin: the load it meets is the forecast's, and a plan that
+            # touches the limit exceeds it whenever the load comes in a little above the forecast
+            limit_kw=np.concatenate([obs.limit_kw, out.limit_kw]) * (1 - self.limit_margin), block=block,
+            block_past_kwh=past,
             block_month=np.zeros(count, dtype=int), peak_so_far_kw=np.array([obs.month_peak_kw]),
             demand_charge_usd_per_kw=ctx.demand_charge_usd_per_kw,
             dt_h=np.concatenate([np.full(fine, ctx.dt_h), out.dt_h]), battery=battery, stored_kwh=obs.stored_kwh,
