@@ -67,6 +67,8 @@ def run_policy(policy: Policy, inputs: GridInputs, battery: Battery, forecast: F
             battery=battery, stored_kwh=battery.e_initial)).battery_kw
     outlook = _OutlookMaker(inputs, block) if policy.wants_outlook else None
     battery_kw, import_kw, stored_kwh, predicted = (np.zeros(n) for _ in range(4))
+    # the load metered over the step before; before the first step, the history's last value (if any)
+    before = inputs.history_kw[-1] if inputs.history_kw is not None and len(inputs.history_kw) else np.nan
     stored = battery.e_initial
     block_kwh, month_peak = 0.0, 0.0
     for t in range(n):
@@ -80,7 +82,7 @@ def run_policy(policy: Policy, inputs: GridInputs, battery: Battery, forecast: F
         predicted[t] = ahead[0]
         if policy.online:
             cmd = policy.act(Observation(
-                step=t, stored_kwh=stored, load_kw=inputs.load_kw[t - 1] if t else inputs.load_kw[0],
+                step=t, stored_kwh=stored, load_kw=inputs.load_kw[t - 1] if t else before,
                 forecast_kw=ahead, solar_kw=inputs.solar_kw[t:end], price_usd_per_kwh=inputs.price_usd_per_kwh[t:end],
                 limit_kw=inputs.limit_kw[t:end], block=block[t:end], block_past_kwh=block_kwh,
                 month_peak_kw=month_peak, outlook=outlook(t, end, ahead) if outlook else None))

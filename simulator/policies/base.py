@@ -38,7 +38,7 @@ class Observation:
 
     step: int
     stored_kwh: float
-    load_kw: float  # the load metered over the last step
+    load_kw: float  # the load metered over the last step (NaN at the first step without history)
     forecast_kw: np.ndarray  # facility load forecast for steps step .. step+H-1
     solar_kw: np.ndarray
     price_usd_per_kwh: np.ndarray

@@ -25,7 +25,9 @@ class MpcPolicy(Policy):
     carry the plan to the same time tomorrow, so the battery is not spent on a small peak before a large one.
     The LP knows the month's peak so far and the import already metered in the current block, so it pays the
     demand charge only for raising the peak. At the end of the outlook the battery should be back at its
-    initial charge, softly.
+    initial charge, softly. ``reserve_soc`` of the usable energy is priced to stay for peaks (measured on
+    peak_shaving.yaml: without it the MPC emptied the battery for an evening price spike before a late peak);
+    ``limit_margin`` keeps the plan that share under the import limit, since the real load is not the forecast.
     """
 
     name = "mpc"
