@@ -13,14 +13,13 @@ from typing import Annotated
 import pandas as pd
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
 
 from simulator import __version__
 from simulator.config import Scenario, load_scenario
 from simulator.errors import UserError
 from simulator.forecast_cli import forecast_app
 from simulator.power_cli import power_app, profile
-from simulator.terminal import console, fail
+from simulator.terminal import console, fail, print_table
 
 app = typer.Typer(
     name="dcsim",
@@ -103,25 +102,17 @@ def run(
             folder = write_outputs(result, out or _default_out(scenario))
     except UserError as err:
         fail(err)
-    table = Table(title=f"{scenario.name} (seed {scenario.simulation.seed}, policy {scenario.policy.kind})")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    table.add_column("unit")
-    for row in metric_rows(result.metrics):
-        table.add_row(*row)
-    console.print(table)
+    print_table(f"{scenario.name} (seed {scenario.simulation.seed}, policy {scenario.policy.kind})",
+                ("metric", "value", "unit"), metric_rows(result.metrics))
     if result.grid is not None:
         from simulator.grid_report import comparison
         from simulator.report import format_value
 
         compared = comparison(result.grid)
-        view = Table(title=f"grid coordination: policy {scenario.policy.kind} against none")
-        for column in ["metric", *compared.columns]:
-            view.add_column(column, justify="left" if column in ("metric", "unit") else "right")
-        for label, row in compared.iterrows():
-            if row.drop("unit").notna().any():
-                view.add_row(label, row["unit"], *(format_value(v) if pd.notna(v) else "" for v in row.drop("unit")))
-        console.print(view)
+        values = compared.drop(columns="unit")
+        print_table(f"grid coordination: policy {scenario.policy.kind} against none", ["metric", *compared.columns],
+                    ((label, compared.loc[label, "unit"], *(format_value(v) if pd.notna(v) else "" for v in row))
+                     for label, row in values.iterrows() if row.notna().any()), left=2)
     console.print(
         f"outputs in [bold]{folder}[/] (report.html, metrics.json, timeseries.parquet, jobs.parquet)", soft_wrap=True
     )

@@ -75,6 +75,15 @@ class ClusterConfig(Section):
     def total_gpus(self) -> int:
         return self.servers * self.gpus_per_server
 
+    def it_power_w(self, gpu_w: float) -> float:
+        """IT power at the wall for a total GPU draw: hosts added, PSU losses included."""
+        return (gpu_w + self.server_base_power_w * self.servers) / self.psu_efficiency
+
+    @property
+    def rated_it_w(self) -> float:
+        """IT power with every GPU at its TDP: the facility's rating and the unit of per-unit load."""
+        return self.it_power_w(gpu_spec(self.gpu).tdp_w * self.total_gpus)
+
 
 class ConstantPue(Section):
     kind: Literal["constant"] = "constant"

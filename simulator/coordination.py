@@ -132,7 +132,8 @@ class _OutlookMaker:
         # the same time yesterday (already metered); without a day of history, the forecast's last value held
         back = self.offset - self.day
         load = (mean("load", lo + back, hi + back) if t + back >= 0 else np.full(len(lo), ahead[-1]))
-        limit = np.array([inputs.limit_kw[a:b].min() for a, b in zip(lo, hi, strict=True)])
+        # segments are contiguous, so each one's lowest limit is one reduceat over [end, stop)
+        limit = np.minimum.reduceat(inputs.limit_kw[:stop], lo) if len(lo) else np.zeros(0)
         return Outlook(dt_h=steps * inputs.dt_h, load_kw=load, solar_kw=mean("solar", lo, hi),
                        price_usd_per_kwh=mean("price", lo, hi), limit_kw=limit, block=self.block[lo])
 
@@ -140,18 +141,17 @@ class _OutlookMaker:
 def bill(frame: pd.DataFrame, inputs: GridInputs, battery: Battery) -> dict:
     """Cost, peak and carbon metrics of one policy's run (see the README for each definition)."""
     from simulator.battery import equivalent_cycles
+    from simulator.grid_signals import demand_charge_peaks
 
     dt_h = inputs.dt_h
     imp = frame["import_kw"].to_numpy()
-    block, block_month = inputs.blocks()
-    block_mean = np.bincount(block, weights=imp) / np.bincount(block)
-    month_peaks = pd.Series(block_mean).groupby(block_month).max()
+    month_peaks = demand_charge_peaks(imp, inputs.times, BLOCK_S)["peak_kw"]
     energy_cost = float(np.sum(imp * inputs.price_usd_per_kwh) * dt_h)
     demand = float(month_peaks.sum() * inputs.demand_charge_usd_per_kw)
     degradation = float(np.sum(np.abs(frame["battery_kw"])) * dt_h * battery.degradation_usd_per_kwh)
     over = imp > inputs.limit_kw + 1e-6
     avg = float(imp.mean())
-    peak15 = float(block_mean.max())
+    peak15 = float(month_peaks.max())
     load = frame["load_kw"].to_numpy()
     per_minute = pd.Series(imp, index=inputs.times).resample("1min").mean().to_numpy()
     return {

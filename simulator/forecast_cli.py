@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from simulator.errors import UserError
-from simulator.terminal import console, guard
+from simulator.terminal import console, guard, print_table
 
 forecast_app = typer.Typer(help="Load forecasters: train the teacher and student, evaluate, export.",
                            no_args_is_help=True)
@@ -45,12 +44,8 @@ def train(
             models, seconds = train_all(splits, settings, TINY if tiny else Sizes(), baselines,
                                         progress=lambda name: status.update(f"training {name}"))
         save_all(models, seconds, splits, settings, out)
-        table = Table(title=f"trained on {data}")
-        for column in ("model", "parameters", "train s"):
-            table.add_column(column, justify="left" if column == "model" else "right")
-        for name, model in models.items():
-            table.add_row(name, f"{model.num_parameters():,}", f"{seconds[name]:.1f}")
-        console.print(table)
+        print_table(f"trained on {data}", ("model", "parameters", "train s"),
+                    ((name, f"{m.num_parameters():,}", f"{seconds[name]:.1f}") for name, m in models.items()))
         console.print(f"models in [bold]{out}[/]", soft_wrap=True)
 
     guard(body)
@@ -86,16 +81,12 @@ def evaluate(
         if as_json:
             print(json.dumps(table.reset_index().to_dict(orient="records"), indent=2))
             return
-        view = Table(title=f"held-out test: {data}")
         columns = ["mae@1", "mae@5", "mae@15", "mape@1", "mase@1", "parameters", "bytes"]
         columns += ["latency_p50_us", "latency_p99_us"] if timing else []
-        for c in ["model", *columns]:
-            view.add_column(c, justify="left" if c == "model" else "right")
-        for name, row in table.iterrows():
-            view.add_row(name, *(f"{row[c]:.5f}" if c.startswith(("mae", "mase")) else
-                                 f"{row[c]:.2f}" if c.startswith(("mape", "latency")) else f"{int(row[c]):,}"
-                                 for c in columns))
-        console.print(view)
+        print_table(f"held-out test: {data}", ["model", *columns],
+                    ((name, *(f"{row[c]:.5f}" if c.startswith(("mae", "mase")) else
+                              f"{row[c]:.2f}" if c.startswith(("mape", "latency")) else f"{int(row[c]):,}"
+                              for c in columns)) for name, row in table.iterrows()))
 
     guard(body)
 

@@ -22,6 +22,8 @@ from simulator.policies import make_policy
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_STUDENT = ROOT / "data" / "forecaster" / "student"
 DEFAULT_SOLAR = ROOT / "data" / "grid" / "CISO_NG_avgCI.csv"
+FORECAST_POLICIES = frozenset({"threshold", "mpc"})
+"""Policies that act on the forecaster's predictions (the baseline ignores load, the oracle knows it)."""
 
 
 @dataclass
@@ -103,9 +105,8 @@ def make_forecast(scenario: Scenario, inputs: GridInputs, it_kw: np.ndarray, his
     name = scenario.policy.forecaster
     if name == "perfect":
         return lambda t, h: load[t : t + h]
-    past = np.concatenate([history, load])
-    offset = len(history)
     if name == "persistence":
+        past, offset = np.concatenate([history, load]), len(history)
         return lambda t, h: np.full(h, past[offset + t - 1] if offset + t else load[0])
     return _model_forecast(scenario, inputs, it_kw, history_it_kw, jobs)
 
@@ -115,7 +116,7 @@ def _model_forecast(scenario: Scenario, inputs: GridInputs, it_kw: np.ndarray, h
     """A saved load forecaster (per-unit IT load) turned into facility kW, all origins predicted at once."""
     from forecasters.load import load_forecaster
     from forecasters.load.base import make_windows
-    from forecasters.load.series import rated_it_kw, run_series
+    from forecasters.load.series import run_series
 
     if scenario.policy.step != 60:
         raise UserError("policy.forecaster: the load forecasters work at 1-min steps; set policy.step: 60 "
@@ -134,7 +135,7 @@ def _model_forecast(scenario: Scenario, inputs: GridInputs, it_kw: np.ndarray, h
     history = inputs.history_kw if inputs.history_kw is not None else np.zeros(0)
     facility = np.concatenate([history, inputs.load_kw])
     ratio = facility / np.maximum(np.concatenate([history_it_kw, it_kw]), 1e-9)
-    rated = rated_it_kw(scenario)
+    rated = scenario.cluster.rated_it_w / 1e3
     first_origin = model.lookback - 1
 
     def forecast(t: int, h: int) -> np.ndarray:
@@ -157,11 +158,13 @@ def coordinate(scenario: Scenario, facility_kw: np.ndarray, it_kw: np.ndarray, h
         kinds.append(policy_cfg.kind)
     if policy_cfg.oracle and battery.energy_kwh > 0 and "oracle" not in kinds:
         kinds.append("oracle")
-    perfect = make_forecast(scenario.model_copy(update={"policy": policy_cfg.model_copy(
-        update={"forecaster": "perfect"})}), inputs, it_kw, history_it_kw, jobs)
+
+    def perfect(t: int, h: int) -> np.ndarray:
+        return inputs.load_kw[t : t + h]
+
     # only the policies that act on a forecast load a forecaster; none and the oracle see the true load
     forecast = (make_forecast(scenario, inputs, it_kw, history_it_kw, jobs)
-                if policy_cfg.kind in ("threshold", "mpc") else perfect)
+                if policy_cfg.kind in FORECAST_POLICIES else perfect)
     frames, metrics = {}, {}
     threshold = policy_cfg.threshold_kw or scenario.grid.import_limit_kw
     for kind in kinds:
@@ -169,7 +172,7 @@ def coordinate(scenario: Scenario, facility_kw: np.ndarray, it_kw: np.ndarray, h
             policy = make_policy(kind, threshold)
         except ValueError as err:
             raise UserError(f"policy.threshold_kw: {err}") from None
-        uses_forecast = kind in ("threshold", "mpc")
+        uses_forecast = kind in FORECAST_POLICIES
         frames[kind] = run_policy(policy, inputs, battery, forecast if uses_forecast else perfect, policy_cfg.horizon)
         metrics[kind] = bill(frames[kind], inputs, battery)
         if not uses_forecast:

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from simulator.errors import UserError
-from simulator.terminal import console, guard
+from simulator.terminal import console, guard, print_table
 
 power_app = typer.Typer(help="Job power models: fit, evaluate, compare, predict.", no_args_is_help=True)
 
@@ -110,12 +110,8 @@ def evaluate(
         if as_json:
             print(json.dumps(scores, indent=2))
             return
-        table = Table(title=f"{model_file} on {len(frame)} rows")
-        for col in ("target", "MRE %", "MSE"):
-            table.add_column(col, justify="left" if col == "target" else "right")
-        for t, s in scores.items():
-            table.add_row(t, f"{100 * s['mre']:.2f}", f"{s['mse']:.4g}")
-        console.print(table)
+        print_table(f"{model_file} on {len(frame)} rows", ("target", "MRE %", "MSE"),
+                    ((t, f"{100 * s['mre']:.2f}", f"{s['mse']:.4g}") for t, s in scores.items()))
 
     guard(body)
 

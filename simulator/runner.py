@@ -155,9 +155,8 @@ def meter(scenario: Scenario, jobs: pd.DataFrame) -> pd.DataFrame:
     queued_jobs = np.maximum(queued.levels(), 0.0)
 
     gpu_w = job_w + spec.idle_w * (cluster.total_gpus - busy_gpus)
-    base_w = cluster.server_base_power_w * cluster.servers
-    it_w = (gpu_w + base_w) / cluster.psu_efficiency
-    rated_it_w = (spec.tdp_w * cluster.total_gpus + base_w) / cluster.psu_efficiency
+    it_w = cluster.it_power_w(gpu_w)
+    rated_it_w = cluster.rated_it_w
     t = np.arange(n) * dt
     columns: dict[str, np.ndarray] = {}
     temperature = None

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from simulator.errors import UserError
 
@@ -23,3 +26,13 @@ def guard(function):
         return function()
     except UserError as err:
         fail(err)
+
+
+def print_table(title: str, columns: Sequence[str], rows: Iterable[Sequence[str]], left: int = 1) -> None:
+    """A rich table of text cells: the first ``left`` columns (labels) left-aligned, the numbers right-aligned."""
+    table = Table(title=title)
+    for i, column in enumerate(columns):
+        table.add_column(column, justify="left" if i < left else "right")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -50,25 +52,18 @@ def latency_us(model: Forecaster, windows: Windows, calls: int = 2000) -> tuple[
     return float(np.percentile(times, 50) * 1e6), float(np.percentile(times, 99) * 1e6)
 
 
-class _torch_threads:
-    """Latency is measured on one core; torch, when loaded, is held to one thread too."""
-
-    def __init__(self, n: int):
-        self.n, self.previous = n, None
-
-    def __enter__(self):
-        import sys
-
-        if "torch" in sys.modules:
-            torch = sys.modules["torch"]
-            self.previous = torch.get_num_threads()
-            torch.set_num_threads(self.n)
-
-    def __exit__(self, *exc):
-        if self.previous is not None:
-            import sys
-
-            sys.modules["torch"].set_num_threads(self.previous)
+@contextmanager
+def _torch_threads(n: int) -> Iterator[None]:
+    """Latency is measured on one core; torch, when loaded, is held to ``n`` threads too."""
+    torch = sys.modules.get("torch")
+    previous = torch.get_num_threads() if torch else None
+    if torch:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if torch:
+            torch.set_num_threads(previous)
 
 
 def evaluate(models: dict[str, Forecaster], train: LoadSeries | Sequence[LoadSeries],

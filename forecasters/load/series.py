@@ -97,22 +97,12 @@ def run_series(scenario, it_power_kw: np.ndarray, jobs: pd.DataFrame, offset_s: 
 
     cluster = scenario.cluster
     spec = gpu_spec(cluster.gpu)
-    rated_w = rated_it_kw(scenario) * 1e3
-    floor_w = spec.idle_w * cluster.total_gpus + cluster.server_base_power_w * cluster.servers
-    floor_w /= cluster.psu_efficiency
+    rated_w = cluster.rated_it_w
+    floor_w = cluster.it_power_w(spec.idle_w * cluster.total_gpus)
     shifted = jobs.assign(start_s=jobs["start_s"] + offset_s, end_s=jobs["end_s"] + offset_s)
     known = known_load(shifted, spec.idle_w, len(it_power_kw), horizon) / cluster.psu_efficiency
     start = pd.Timestamp(scenario.simulation.start) - pd.Timedelta(seconds=offset_s)
     return LoadSeries(scenario.name, start, np.asarray(it_power_kw) * 1e3 / rated_w, (floor_w + known) / rated_w)
-
-
-def rated_it_kw(scenario) -> float:
-    """The IT power of every GPU at its TDP plus the hosts, at the wall: the unit of per-unit load."""
-    from simulator.catalog import gpu_spec
-
-    cluster = scenario.cluster
-    base_w = cluster.server_base_power_w * cluster.servers
-    return (gpu_spec(cluster.gpu).tdp_w * cluster.total_gpus + base_w) / cluster.psu_efficiency / 1e3
 
 
 def known_load(jobs: pd.DataFrame, idle_w: float, n: int, horizon: int, dt: float = STEP_S) -> np.ndarray:
