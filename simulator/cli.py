@@ -19,7 +19,9 @@ from simulator.config import Scenario, load_scenario
 from simulator.errors import UserError
 from simulator.forecast_cli import forecast_app
 from simulator.power_cli import power_app, profile
+from simulator.sweep_cli import sweep
 from simulator.terminal import console, fail, print_table
+from simulator.trace_cli import trace_app
 
 app = typer.Typer(
     name="dcsim",
@@ -30,7 +32,9 @@ app = typer.Typer(
 )
 app.add_typer(power_app, name="power")
 app.add_typer(forecast_app, name="forecast")
+app.add_typer(trace_app, name="trace")
 app.command("profile")(profile)
+app.command("sweep")(sweep)
 
 
 def _version(value: bool) -> None:
@@ -102,7 +106,7 @@ def run(
             folder = write_outputs(result, out or _default_out(scenario))
     except UserError as err:
         fail(err)
-    print_table(f"{scenario.name} (seed {scenario.simulation.seed}, policy {scenario.policy.kind})",
+    print_table(f"{scenario.name} (seed {scenario.simulation.seed}, policy {scenario.policy.label})",
                 ("metric", "value", "unit"), metric_rows(result.metrics))
     if result.grid is not None:
         from simulator.grid_report import comparison
@@ -110,7 +114,7 @@ def run(
 
         compared = comparison(result.grid)
         values = compared.drop(columns="unit")
-        print_table(f"grid coordination: policy {scenario.policy.kind} against none", ["metric", *compared.columns],
+        print_table(f"grid coordination: policy {scenario.policy.label} against none", ["metric", *compared.columns],
                     ((label, compared.loc[label, "unit"], *(format_value(v) if pd.notna(v) else "" for v in row))
                      for label, row in values.iterrows() if row.notna().any()), left=2)
     console.print(
@@ -130,7 +134,7 @@ def validate(
     c, s = scenario.cluster, scenario.simulation
     console.print(
         f"{scenario_file}: ok: {c.servers} x {c.gpus_per_server} {c.gpu}, {s.duration / 3600:g} h at "
-        f"{s.resolution:g}-s metering, workload {scenario.workload.kind}, policy {scenario.policy.kind}",
+        f"{s.resolution:g}-s metering, workload {scenario.workload.kind}, policy {scenario.policy.label}",
         highlight=False,
         soft_wrap=True,
     )

@@ -153,10 +153,46 @@ class SyntheticWorkload(Section):
 
 
 class TraceWorkload(Section):
-    """A job list in dcsim's CSV format (see the README): one row a job, submit time in seconds."""
+    """A job trace (simulator/traces/): dcsim's CSV or a public cluster's log, one job a row.
+
+    ``strict`` left out: a dcsim CSV stops at its first bad row (it is written for dcsim, so a bad row is a
+    mistake to fix, and that was always its behaviour), a public trace skips bad rows and counts them.
+    """
 
     kind: Literal["trace"]
-    path: Path = Field(description="CSV file, relative to the scenario file")
+    path: Path = Field(description="trace file, relative to the scenario file")
+    format: Literal["dcsim", "philly", "helios", "alibaba2020", "alibaba2023"] = "dcsim"
+    strict: bool | None = Field(None, description="stop at the first bad row; default: dcsim yes, others no")
+    offset: Annotated[float, BeforeValidator(parse_duration), Field(ge=0)] = Field(
+        0.0, description="trace time (after the trace's start) that plays at t = 0")
+    model_mix: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_MIX),
+                                        description="families sampled for jobs the trace gives no model")
+
+    @field_validator("model_mix")
+    @classmethod
+    def _known_models(cls, mix: dict[str, float]) -> dict[str, float]:
+        return SyntheticWorkload._known_models(mix)
+
+    @property
+    def is_strict(self) -> bool:
+        return self.format == "dcsim" if self.strict is None else self.strict
+
+
+class OccupancyWorkload(Section):
+    """Jobs that reproduce a measured busy-node series (time,active,total), scaled to the cluster."""
+
+    kind: Literal["occupancy"]
+    path: Path = Field(description="occupancy CSV, relative to the scenario file")
+    gpus_per_node: int | None = Field(None, ge=1, description="GPUs per busy node; default cluster.gpus_per_server")
+    offset: Annotated[float, BeforeValidator(parse_duration), Field(ge=0)] = Field(
+        0.0, description="series time (after its first row) that plays at t = 0")
+    strict: bool = Field(False, description="stop at the first bad row instead of skipping and counting it")
+    model_mix: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_MIX))
+
+    @field_validator("model_mix")
+    @classmethod
+    def _known_models(cls, mix: dict[str, float]) -> dict[str, float]:
+        return SyntheticWorkload._known_models(mix)
 
 
 class PowerModelConfig(Section):
@@ -255,6 +291,30 @@ class GridConfig(Section):
         return _with_kind(data, "prices", "flat")
 
 
+class CappingConfig(Section):
+    """Facility-wide GPU power cap in windows fixed a day ahead (see :mod:`simulator.levers`)."""
+
+    gpu_power_limit_w: float = Field(gt=0, description="per-GPU limit while a window is on")
+    demand_response: bool = Field(True, description="on during grid.demand_response events")
+    price_above_usd_per_mwh: float | None = Field(None, description="on in hours priced above this")
+    carbon_above_g_per_kwh: float | None = Field(None, description="on in hours with carbon intensity above this")
+
+    @model_validator(mode="after")
+    def _some_trigger(self) -> CappingConfig:
+        if not (self.demand_response or self.price_above_usd_per_mwh is not None
+                or self.carbon_above_g_per_kwh is not None):
+            raise ValueError("expected a trigger: demand_response, price_above_usd_per_mwh or carbon_above_g_per_kwh")
+        return self
+
+
+class DeferralConfig(Section):
+    """Queued jobs wait, within policy.slack, for the start with the lowest mean signal over their run."""
+
+    signal: Literal["carbon", "price"] = Field("carbon", description="what a deferred job avoids")
+    step: Seconds = Field(900.0, description="candidate start times, every step from submission")
+    min_gain: float = Field(0.05, ge=0, lt=1, description="relative improvement needed to wait at all")
+
+
 class PolicyConfig(Section):
     kind: Literal["none", "threshold", "mpc", "oracle"] = Field(
         "none", description="none: battery idle; threshold: hold import at threshold_kw; mpc: receding-horizon LP; "
@@ -264,6 +324,22 @@ class PolicyConfig(Section):
     horizon: int = Field(15, ge=1, le=240, description="forecast steps the policy sees")
     threshold_kw: float | None = Field(None, gt=0, description="threshold policy; default grid.import_limit_kw")
     oracle: bool = Field(True, description="also run the oracle, for the share of its savings")
+    slack: Seconds = Field(21600.0, description="a job waiting longer than this is late (reported); deferral never "
+                                                "holds a job past it")
+    capping: CappingConfig | None = None
+    deferral: DeferralConfig | None = None
+
+    @property
+    def has_levers(self) -> bool:
+        """Whether the policy changes the jobs (then the baseline is a second simulation)."""
+        return self.capping is not None or self.deferral is not None
+
+    @property
+    def label(self) -> str:
+        """The policy's name in reports: its battery policy and its job levers, e.g. ``mpc+capping``."""
+        parts = [self.kind] if self.kind != "none" or not self.has_levers else []
+        parts += [name for name, on in (("capping", self.capping), ("deferral", self.deferral)) if on is not None]
+        return "+".join(parts)
 
 
 class SimulationConfig(Section):
@@ -300,7 +376,8 @@ class Scenario(Section):
     description: str = ""
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
     facility: FacilityConfig = Field(default_factory=FacilityConfig)
-    workload: SyntheticWorkload | TraceWorkload = Field(default_factory=SyntheticWorkload, discriminator="kind")
+    workload: SyntheticWorkload | TraceWorkload | OccupancyWorkload = Field(default_factory=SyntheticWorkload,
+                                                                            discriminator="kind")
     power_model: PowerModelConfig = Field(default_factory=PowerModelConfig)
     grid: GridConfig = Field(default_factory=GridConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
@@ -318,7 +395,7 @@ class Scenario(Section):
         files = []
         if isinstance(self.facility.pue, CurvePue) and self.facility.pue.weather is not None:
             files.append((("facility", "pue", "weather"), self.facility.pue.weather))
-        if isinstance(self.workload, TraceWorkload):
+        if isinstance(self.workload, TraceWorkload | OccupancyWorkload):
             files.append((("workload", "path"), self.workload.path))
         if self.power_model.path is not None:
             files.append((("power_model", "path"), self.power_model.path))
@@ -374,7 +451,7 @@ def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
 
 def _describe(path: Path, root: yaml.Node | None, error: dict) -> str:
     """One line for one pydantic error: file:line: dotted.field: message (got value)."""
-    tags = ("constant", "curve", "synthetic", "trace", "flat", "series", "tou")
+    tags = ("constant", "curve", "synthetic", "trace", "occupancy", "flat", "series", "tou")
     loc = [p for p in error["loc"] if not (isinstance(p, str) and p in tags)]
     if error["type"] == "union_tag_invalid":
         loc.append("kind")

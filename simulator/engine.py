@@ -21,16 +21,20 @@ from simulator.scheduler import Scheduler, insert_sorted, remove_sorted
 
 @dataclass(frozen=True)
 class Schedule:
-    """What happened to every job: start time (NaN if it never started) and its GPUs per server."""
+    """What happened to every job: start and end time (NaN if it never started) and its GPUs per server."""
 
     start_s: np.ndarray
+    end_s: np.ndarray
     placements: list[Placement | None]
 
 
 class Simulation:
     """Runs a prepared job list through a scheduler on a cluster, from ``t_start`` (warm-up) to ``t_end``.
 
-    ``submit_s``, ``gpus`` and ``runtime`` are per job id; jobs must be sorted by submit time.
+    ``submit_s``, ``gpus`` and ``runtime`` are per job id; jobs must be sorted by submit time. Two hooks serve
+    the job-side levers (:mod:`simulator.levers`): ``release_s`` holds a deferred job out of the queue until
+    then, and ``run_end(job, start)`` gives the end of a job whose speed varies over time (power-cap windows);
+    schedulers still plan with ``runtime``, the estimate a user would give.
     """
 
     def __init__(
@@ -42,6 +46,8 @@ class Simulation:
         scheduler: Scheduler,
         t_start: float,
         t_end: float,
+        release_s: np.ndarray | None = None,
+        run_end: Callable[[int, float], float] | None = None,
     ):
         if np.any(np.diff(submit_s) < 0):
             raise ValueError("jobs must be sorted by submit time")
@@ -49,6 +55,8 @@ class Simulation:
         self.submit_s: list[float] = np.asarray(submit_s, dtype=float).tolist()
         self.gpus: list[int] = np.asarray(gpus, dtype=np.int64).tolist()
         self.runtime: list[float] = np.asarray(runtime, dtype=float).tolist()
+        self.release_s: list[float] | None = None if release_s is None else np.asarray(release_s, float).tolist()
+        self.run_end = run_end
         self.cluster = cluster
         self.scheduler = scheduler
         self.t_end = t_end
@@ -56,6 +64,7 @@ class Simulation:
         self.queue: deque[int] = deque()
         self.running_ends: list[tuple[float, int]] = []
         self.start_s = [float("nan")] * len(self.submit_s)
+        self.end_s = [float("nan")] * len(self.submit_s)
         self.placements: list[Placement | None] = [None] * len(self.submit_s)
 
     # --- the view a scheduler gets -------------------------------------------------------------------
@@ -71,16 +80,24 @@ class Simulation:
         now = max(self.env.now, self.submit_s[job])
         self.placements[job] = self.cluster.allocate(self.gpus[job])
         self.start_s[job] = now
-        end = now + self.runtime[job]
+        end = self.run_end(job, now) if self.run_end else now + self.runtime[job]
+        self.end_s[job] = end
         insert_sorted(self.running_ends, end, job)
-        self.env.timeout(self.runtime[job]).callbacks.append(lambda _event: self._finish(job, end))
+        self.env.timeout(end - now).callbacks.append(lambda _event: self._finish(job, end))
 
     # --- processes -------------------------------------------------------------------------------------
     def _arrivals(self):
         for job in range(len(self.submit_s)):
             yield self.env.timeout(self.submit_s[job] - self.env.now)
-            self.queue.append(job)
-            self.scheduler.arrived(self.queue, self)
+            wait = self.release_s[job] - self.env.now if self.release_s else 0.0
+            if wait > 0:
+                self.env.timeout(wait).callbacks.append(lambda _event, job=job: self._enqueue(job))
+            else:
+                self._enqueue(job)
+
+    def _enqueue(self, job: int) -> None:
+        self.queue.append(job)
+        self.scheduler.arrived(self.queue, self)
 
     def _finish(self, job: int, end: float) -> None:
         self.cluster.release(self.placements[job])
@@ -95,4 +112,4 @@ class Simulation:
             self.env.run(until=t0 + (self.t_end - t0) * i / steps)
             if progress:
                 progress(i / steps)
-        return Schedule(np.array(self.start_s), self.placements)
+        return Schedule(np.array(self.start_s), np.array(self.end_s), self.placements)

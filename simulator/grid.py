@@ -7,7 +7,7 @@ the oracle on the same inputs (:mod:`simulator.coordination`). Returns per-polic
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -54,10 +54,10 @@ def battery_of(scenario: Scenario) -> Battery:
     return NO_BATTERY if cfg is None else Battery(**cfg.model_dump())
 
 
-def control_times(scenario: Scenario, n: int) -> pd.DatetimeIndex:
+def control_times(scenario: Scenario, n: int, step_s: float | None = None) -> pd.DatetimeIndex:
     """Site-local, tz-aware start of every control step (the simulation's start is site-local time)."""
     start = pd.Timestamp(scenario.simulation.start).tz_localize(scenario.grid.timezone)
-    return start + pd.to_timedelta(np.arange(n) * scenario.policy.step, unit="s")
+    return start + pd.to_timedelta(np.arange(n) * (step_s or scenario.policy.step), unit="s")
 
 
 def resample(values: np.ndarray, resolution_s: float, step_s: float) -> np.ndarray:
@@ -69,11 +69,24 @@ def resample(values: np.ndarray, resolution_s: float, step_s: float) -> np.ndarr
     return np.asarray(values[: whole * per]).reshape(whole, per).mean(axis=1)
 
 
-def grid_inputs(scenario: Scenario, load_kw: np.ndarray, history_kw: np.ndarray | None) -> GridInputs:
+@dataclass(frozen=True)
+class Signals:
+    """The grid's signals at every control step from t = 0: known before the run, whatever the load."""
+
+    times: pd.DatetimeIndex
+    usd_per_kwh: np.ndarray
+    carbon_g_per_kwh: np.ndarray
+    solar_kw: np.ndarray
+    limit_kw: np.ndarray  # inf where no limit applies
+
+
+def signals(scenario: Scenario, n: int, step_s: float | None = None) -> Signals:
+    """Prices, carbon, solar and import limits at ``n`` steps of ``step_s`` (default: the control step) from
+    t = 0; the signals' files serve any year (:func:`simulator.grid_signals.at_times`)."""
     from simulator.grid_signals import TimeOfUse, at_times, read_carbon_csv, read_price_csv, read_solar_profile
 
-    grid, n = scenario.grid, len(load_kw)
-    times = control_times(scenario, n)
+    grid = scenario.grid
+    times = control_times(scenario, n, step_s)
     prices = grid.prices
     if isinstance(prices, SeriesPrice):
         usd_per_mwh = at_times(read_price_csv(scenario.resolve(prices.file)), times)
@@ -94,8 +107,13 @@ def grid_inputs(scenario: Scenario, load_kw: np.ndarray, history_kw: np.ndarray 
     for event in grid.demand_response:
         inside = (local >= pd.Timestamp(event.start)) & (local < pd.Timestamp(event.end))
         limit[inside] = np.minimum(limit[inside], event.limit_kw)
-    return GridInputs(times, np.asarray(load_kw, float), solar, np.asarray(usd_per_mwh, float) / 1000, carbon, limit,
-                      scenario.policy.step, grid.demand_charge_usd_per_kw, history_kw)
+    return Signals(times, np.asarray(usd_per_mwh, float) / 1000, np.asarray(carbon, float), solar, limit)
+
+
+def grid_inputs(scenario: Scenario, load_kw: np.ndarray, history_kw: np.ndarray | None) -> GridInputs:
+    sig = signals(scenario, len(load_kw))
+    return GridInputs(sig.times, np.asarray(load_kw, float), sig.solar_kw, sig.usd_per_kwh, sig.carbon_g_per_kwh,
+                      sig.limit_kw, scenario.policy.step, scenario.grid.demand_charge_usd_per_kw, history_kw)
 
 
 def make_forecast(scenario: Scenario, inputs: GridInputs, it_kw: np.ndarray, history_it_kw: np.ndarray,
@@ -147,34 +165,72 @@ def _model_forecast(scenario: Scenario, inputs: GridInputs, it_kw: np.ndarray, h
     return forecast
 
 
+@dataclass(frozen=True)
+class BaselineLoad:
+    """The ``none`` baseline's own facility load and jobs, where the policy's job levers changed them."""
+
+    facility_kw: np.ndarray
+    history_kw: np.ndarray
+    jobs: pd.DataFrame
+
+
+def job_metrics(jobs: pd.DataFrame, duration_s: float, slack_s: float) -> dict:
+    """What a policy costs the jobs submitted in the window: waits (started jobs) and jobs past their slack
+    (started late, or still queued past it at the end)."""
+    submitted = jobs[jobs["submit_s"].between(0, duration_s, inclusive="left")]
+    waited = submitted["wait_s"].dropna().to_numpy() / 3600
+    waiting = submitted["start_s"].fillna(duration_s) - submitted["submit_s"]
+    capped_h = submitted.get("capped_h")
+    return {
+        "job_wait_mean_h": float(waited.mean()) if len(waited) else None,
+        "job_wait_p95_h": float(np.percentile(waited, 95)) if len(waited) else None,
+        "jobs_past_slack": int((waiting > slack_s + 1e-6).sum()),
+        "jobs_deferred": int((submitted.get("deferred_s", pd.Series(0.0)) > 0).sum()),
+        "capped_gpu_h": float((jobs["capped_h"] * jobs["num_gpus"]).sum()) if capped_h is not None else 0.0,
+    }
+
+
 def coordinate(scenario: Scenario, facility_kw: np.ndarray, it_kw: np.ndarray, history_facility_kw: np.ndarray,
-               history_it_kw: np.ndarray, jobs: pd.DataFrame) -> GridResult:
-    """Run none, the scenario's policy and (with a battery and ``policy.oracle``) the oracle; bill each."""
+               history_it_kw: np.ndarray, jobs: pd.DataFrame, baseline: BaselineLoad | None = None) -> GridResult:
+    """Run none, the scenario's policy and (with a battery and ``policy.oracle``) the oracle; bill each.
+
+    Without job levers every policy sees the same load; with them, ``none`` runs on ``baseline`` (the jobs
+    as they ran without levers) and the policy and the oracle on the levered load, so the oracle bounds the
+    battery's dispatch given the levers.
+    """
     inputs = grid_inputs(scenario, facility_kw, history_facility_kw)
+    none_inputs = inputs if baseline is None else replace(inputs, load_kw=np.asarray(baseline.facility_kw, float),
+                                                          history_kw=baseline.history_kw)
     battery = battery_of(scenario)
     policy_cfg = scenario.policy
-    kinds = ["none"]
-    if policy_cfg.kind != "none":
-        kinds.append(policy_cfg.kind)
-    if policy_cfg.oracle and battery.energy_kwh > 0 and "oracle" not in kinds:
-        kinds.append("oracle")
-
-    def perfect(t: int, h: int) -> np.ndarray:
-        return inputs.load_kw[t : t + h]
+    kinds = {"none": "none"}  # report label -> battery policy
+    if policy_cfg.label != "none":
+        kinds[policy_cfg.label] = policy_cfg.kind
+    if policy_cfg.oracle and battery.energy_kwh > 0 and policy_cfg.kind != "oracle":
+        kinds["oracle"] = "oracle"
 
     # only the policies that act on a forecast load a forecaster; none and the oracle see the true load
     forecast = (make_forecast(scenario, inputs, it_kw, history_it_kw, jobs)
-                if policy_cfg.kind in FORECAST_POLICIES else perfect)
+                if policy_cfg.kind in FORECAST_POLICIES else _perfect(inputs))
     frames, metrics = {}, {}
     threshold = policy_cfg.threshold_kw or scenario.grid.import_limit_kw
-    for kind in kinds:
+    duration, slack = scenario.simulation.duration, policy_cfg.slack
+    for label, kind in kinds.items():
+        seen = none_inputs if label == "none" else inputs
         try:
             policy = make_policy(kind, threshold)
         except ValueError as err:
             raise UserError(f"policy.threshold_kw: {err}") from None
         uses_forecast = kind in FORECAST_POLICIES
-        frames[kind] = run_policy(policy, inputs, battery, forecast if uses_forecast else perfect, policy_cfg.horizon)
-        metrics[kind] = bill(frames[kind], inputs, battery)
+        frames[label] = run_policy(policy, seen, battery, forecast if uses_forecast else _perfect(seen),
+                                   policy_cfg.horizon)
+        metrics[label] = bill(frames[label], seen, battery)
+        metrics[label].update(job_metrics(baseline.jobs if label == "none" and baseline else jobs, duration, slack))
         if not uses_forecast:
-            metrics[kind]["forecast_mae_kw"] = None
+            metrics[label]["forecast_mae_kw"] = None
     return GridResult(frames, metrics, inputs, forecast)
+
+
+def _perfect(inputs: GridInputs) -> Forecast:
+    load = inputs.load_kw
+    return lambda t, h: load[t : t + h]

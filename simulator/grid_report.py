@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from simulator.grid import GridResult  # noqa: E402
+from simulator.grid import GridResult
 
 PLOTS = ("grid_import.png", "cost_breakdown.png", "price_carbon.png")
 
@@ -28,6 +25,11 @@ ROWS = {
     "battery_cycles": ("Battery cycles", ""),
     "minutes_over_limit": ("Minutes over import limit", "min"),
     "forecast_mae_kw": ("In-loop forecast MAE (1 step)", "kW"),
+    "job_wait_mean_h": ("Job wait, mean", "h"),
+    "job_wait_p95_h": ("Job wait, p95", "h"),
+    "jobs_past_slack": ("Jobs past their slack", ""),
+    "jobs_deferred": ("Jobs deferred", ""),
+    "capped_gpu_h": ("GPU-hours under a cap", "GPU-h"),
     "bill_savings_pct": ("Bill savings vs none", "%"),
     "share_of_oracle_bill_savings": ("Share of oracle's bill savings", ""),
     "share_of_oracle_demand_savings": ("Share of oracle's demand-charge savings", ""),
@@ -59,14 +61,16 @@ def write_grid(grid: GridResult, folder: Path, limit_kw: float | None) -> None:
 
 
 def save_figure(fig, path: Path) -> None:
-    """PNG without the matplotlib version in its metadata, so the same run writes the same bytes."""
+    """PNG without the matplotlib version in its metadata, so the same run writes the same bytes.
+
+    Figures here are made with ``matplotlib.figure.Figure``, not pyplot: writing a report then never picks or
+    changes a backend, so a notebook that imports it keeps its inline plots."""
     fig.savefig(path, dpi=110, metadata={"Software": None})
-    plt.close(fig)
 
 
 def _plot_import(grid: GridResult, path: Path, limit_kw: float | None) -> None:
-    fig, (power, soc) = plt.subplots(2, 1, figsize=(10, 6.5), sharex=True, constrained_layout=True,
-                                     gridspec_kw={"height_ratios": [2, 1]})
+    fig = Figure(figsize=(10, 6.5), layout="constrained")
+    power, soc = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2, 1]})
     base = grid.frames["none"]
     power.plot(base["time"], base["load_kw"], lw=0.6, color="grey", label="facility load")
     if base["solar_kw"].any():
@@ -96,7 +100,8 @@ def _plot_import(grid: GridResult, path: Path, limit_kw: float | None) -> None:
 def _plot_costs(grid: GridResult, path: Path) -> None:
     names = list(grid.metrics)
     parts = [("energy_cost_usd", "energy"), ("demand_charge_usd", "demand charge"), ("degradation_usd", "battery wear")]
-    fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
+    fig = Figure(figsize=(7, 4), layout="constrained")
+    ax = fig.subplots()
     bottom = [0.0] * len(names)
     for key, label in parts:
         values = [grid.metrics[n][key] for n in names]
@@ -111,7 +116,8 @@ def _plot_costs(grid: GridResult, path: Path) -> None:
 
 def _plot_signals(grid: GridResult, path: Path) -> None:
     base = grid.frames["none"]
-    fig, (price, carbon) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    fig = Figure(figsize=(10, 4), layout="constrained")
+    price, carbon = fig.subplots(1, 2)
     for ax, column, label in ((price, "price_usd_per_mwh", "energy price (USD/MWh)"),
                               (carbon, "carbon_g_per_kwh", "carbon intensity (g/kWh)")):
         ax.scatter(base[column], base["load_kw"], s=2, alpha=0.3)

@@ -7,6 +7,7 @@ Definitions (also in the README):
   metering is coarser than that interval, since it cannot be known).
 - gpu_utilisation: busy GPU-seconds / GPU-seconds of the metered window.
 - waits: over jobs submitted in the window that started; jobs still queued at the end are counted separately.
+- trace_*: for a replayed trace or occupancy series, what the file held (see :func:`trace_metrics`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pandas as pd
 
 from simulator.catalog import gpu_spec
 from simulator.config import Scenario
+from simulator.traces import TraceSummary
 
 
 def block_average(power: np.ndarray, dt: float, block: float) -> np.ndarray | None:
@@ -44,7 +46,9 @@ def largest_ramp(power: np.ndarray, dt: float, block: float) -> float | None:
     return float(np.max(np.abs(np.diff(averages))))
 
 
-def compute_metrics(scenario: Scenario, jobs: pd.DataFrame, ts: pd.DataFrame) -> dict:
+def compute_metrics(scenario: Scenario, jobs: pd.DataFrame, ts: pd.DataFrame, trace: TraceSummary | None = None,
+                    ) -> dict:
+    """The run's metrics; ``trace`` is what a replayed trace file held, for its counts."""
     sim, cluster = scenario.simulation, scenario.cluster
     dt, hours = sim.resolution, sim.duration / 3600
     spec = gpu_spec(cluster.gpu)
@@ -94,7 +98,25 @@ def compute_metrics(scenario: Scenario, jobs: pd.DataFrame, ts: pd.DataFrame) ->
     if limit is not None:
         metrics["import_limit_kw"] = limit
         metrics["minutes_over_import_limit"] = float((facility > limit).sum() * dt / 60)
+    if trace is not None:
+        metrics.update(trace_metrics(trace, len(jobs)))
     return metrics
+
+
+def trace_metrics(summary: TraceSummary, jobs_in_run: int) -> dict:
+    """What a replayed trace held: rows read and skipped (by reason), and its censored, failed, killed and
+    fractional-GPU jobs (counts over the whole file, so a planner sees what the replay left out or assumed)."""
+    return {
+        "trace_rows": summary.rows,
+        "trace_rows_skipped": summary.skipped_rows,
+        "trace_skipped": {reason: s.count for reason, s in summary.skipped.items()},
+        "trace_jobs": summary.jobs,
+        "trace_jobs_outside_window": summary.jobs - jobs_in_run,
+        "trace_jobs_censored": summary.censored,
+        "trace_jobs_failed": summary.failed,
+        "trace_jobs_killed": summary.killed,
+        "trace_jobs_fractional_gpu": summary.fractional,
+    }
 
 
 def gpu_power_distribution(jobs: pd.DataFrame, total_gpus: int, idle_w: float, horizon: float):

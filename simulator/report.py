@@ -14,22 +14,19 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+import yaml
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import yaml  # noqa: E402
-
-from simulator import __version__  # noqa: E402
-from simulator.catalog import gpu_spec  # noqa: E402
-from simulator.grid_report import PLOTS as GRID_PLOTS  # noqa: E402
-from simulator.grid_report import comparison, metrics_json, save_figure, write_grid  # noqa: E402
-from simulator.jobs import WAVE_COLUMNS  # noqa: E402
-from simulator.metering import wave_power  # noqa: E402
-from simulator.metrics import gpu_power_distribution  # noqa: E402
-from simulator.runner import RunResult  # noqa: E402
+from simulator import __version__
+from simulator.catalog import gpu_spec
+from simulator.grid_report import PLOTS as GRID_PLOTS
+from simulator.grid_report import comparison, metrics_json, save_figure, write_grid
+from simulator.jobs import WAVE_COLUMNS
+from simulator.metering import wave_power
+from simulator.metrics import gpu_power_distribution
+from simulator.runner import RunResult
 
 PLOTS = ("facility_power.png", "occupancy.png", "power_distribution.png")
 
@@ -53,6 +50,11 @@ METRIC_LABELS = {
     "jobs_running_at_end": ("Jobs running at end", ""),
     "jobs_queued_at_end": ("Jobs queued at end", ""),
     "minutes_over_import_limit": ("Minutes over import limit", "min"),
+    "trace_rows_skipped": ("Trace rows skipped (see metrics.json)", ""),
+    "trace_jobs_outside_window": ("Trace jobs outside the window", ""),
+    "trace_jobs_censored": ("Trace jobs censored", ""),
+    "trace_jobs_failed": ("Trace jobs failed", ""),
+    "trace_jobs_fractional_gpu": ("Trace jobs on a GPU share", ""),
 }
 
 
@@ -118,7 +120,8 @@ def _hours(ts: pd.DataFrame) -> np.ndarray:
 def _plot_facility(result: RunResult, path: Path) -> None:
     ts, scenario = result.timeseries, result.scenario
     dt = scenario.simulation.resolution
-    fig, (full, zoom) = plt.subplots(2, 1, figsize=(10, 6.5), constrained_layout=True)
+    fig = Figure(figsize=(10, 6.5), layout="constrained")
+    full, zoom = fig.subplots(2, 1)
     full.plot(_hours(ts), ts["facility_power_kw"], lw=0.7, label="facility")
     full.plot(_hours(ts), ts["it_power_kw"], lw=0.7, label="IT")
     limit = scenario.grid.import_limit_kw
@@ -156,7 +159,8 @@ def _plot_facility(result: RunResult, path: Path) -> None:
 
 def _plot_occupancy(result: RunResult, path: Path) -> None:
     ts, cluster = result.timeseries, result.scenario.cluster
-    fig, (gpus, queue) = plt.subplots(2, 1, figsize=(10, 5.5), sharex=True, constrained_layout=True)
+    fig = Figure(figsize=(10, 5.5), layout="constrained")
+    gpus, queue = fig.subplots(2, 1, sharex=True)
     gpus.plot(_hours(ts), ts["busy_gpus"], lw=0.7)
     gpus.axhline(cluster.total_gpus, color="grey", ls=":", lw=1, label=f"{cluster.total_gpus} GPUs")
     gpus.set_ylabel("busy GPUs")
@@ -173,7 +177,8 @@ def _plot_occupancy(result: RunResult, path: Path) -> None:
 def _plot_distribution(result: RunResult, path: Path) -> None:
     ts, scenario = result.timeseries, result.scenario
     spec = gpu_spec(scenario.cluster.gpu)
-    fig, (hist, cdf) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
+    fig = Figure(figsize=(10, 4), layout="constrained")
+    hist, cdf = fig.subplots(1, 2)
     hist.hist(ts["facility_power_kw"], bins=60, color="tab:blue", alpha=0.8)
     hist.set_xlabel("facility power (kW)")
     hist.set_ylabel("metering intervals")
@@ -217,7 +222,7 @@ def render_html(result: RunResult, folder: Path) -> str:
     grid_html = ""
     if result.grid is not None:
         table = comparison(result.grid).map(lambda v: v if isinstance(v, str) else format_value(v))
-        grid_html = (f"<h2>Grid coordination (policy {html.escape(scenario.policy.kind)}, "
+        grid_html = (f"<h2>Grid coordination (policy {html.escape(scenario.policy.label)}, "
                      f"{scenario.policy.step:g}-s control step)</h2>{table.to_html(border=0)}")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>dcsim: {html.escape(scenario.name)}</title>
@@ -231,7 +236,7 @@ pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
 <p>{html.escape(scenario.description)}</p>
 <p>{scenario.cluster.servers} servers x {scenario.cluster.gpus_per_server} {html.escape(scenario.cluster.gpu)},
 {scenario.simulation.duration / 3600:g} h from {scenario.simulation.start.isoformat()} at
-{scenario.simulation.resolution:g}-s metering, seed {scenario.simulation.seed}, policy {scenario.policy.kind}.</p>
+{scenario.simulation.resolution:g}-s metering, seed {scenario.simulation.seed}, policy {scenario.policy.label}.</p>
 <h2>Metrics</h2><table>{metrics_html}</table>
 {grid_html}
 <h2>Jobs by model family (metered window)</h2>{summary.to_html(border=0)}

@@ -1,4 +1,4 @@
-"""Workloads: the jobs a scenario submits, from a calibrated synthetic generator or a CSV trace.
+"""Workloads: the jobs a scenario submits, from a calibrated synthetic generator, a job trace or an occupancy series.
 
 A workload is a pandas frame, one row a job, sorted by ``submit_s`` (seconds from the scenario start; negative
 during warm-up), with the metadata columns of :data:`simulator.jobs.METADATA_COLUMNS` and either ``epochs`` or
@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
 from forecasters.power.analytic import FAMILIES
-from simulator.config import Scenario, SyntheticWorkload, TraceWorkload
-from simulator.errors import UserError
+from simulator.config import OccupancyWorkload, Scenario, SyntheticWorkload, TraceWorkload
+from simulator.jobs import METADATA_COLUMNS
+from simulator.power_logs import load_log
+from simulator.traces import Trace, load_occupancy, load_trace
 
 
 @dataclass(frozen=True)
@@ -161,8 +162,28 @@ def synthetic_jobs(scenario: Scenario, rng: np.random.Generator, t0: float, t1: 
     n = len(times)
 
     gpus, runs = sizes.sample(rng, n)
-    names = sorted(cfg.model_mix)
-    weights = np.array([cfg.model_mix[m] for m in names], dtype=float)
+    meta = sample_metadata(rng, gpus, cfg.model_mix)
+    return pd.DataFrame(
+        {
+            "submit_s": times,
+            **{c: meta[c] for c in ("model", "params", "flops_per_sample", "batch_size", "image_size",
+                                    "dataset_size")},
+            "epochs": np.nan,
+            "duration_s": runs,
+            "num_gpus": gpus.astype(int),
+            "num_workers": meta["num_workers"],
+            "gpu": cluster.gpu,
+        }
+    )
+
+
+def sample_metadata(rng: np.random.Generator, gpus: np.ndarray, mix: dict[str, float]) -> dict[str, np.ndarray]:
+    """Model family from ``mix`` and, per family, batch size, input size, parameters, FLOPs, dataset size and
+    data-loader workers, for jobs of ``gpus`` GPUs: what the synthetic generator draws, and what a trace without
+    model metadata gets."""
+    n = len(gpus)
+    names = sorted(mix)
+    weights = np.array([mix[m] for m in names], dtype=float)
     model = np.array(names)[rng.choice(len(names), size=n, p=weights / weights.sum())]
 
     params = np.empty(n)
@@ -186,100 +207,66 @@ def synthetic_jobs(scenario: Scenario, rng: np.random.Generator, t0: float, t1: 
         dataset[rows] = fam.dataset_size
         if name == "gpt":  # checkpoint every ~36 min whatever the job's size: the reference 200 k is for 64 GPUs
             dataset[rows] = np.maximum(1, fam.dataset_size * gpus[rows] // 64)
-
-    return pd.DataFrame(
-        {
-            "submit_s": times,
-            "model": model,
-            "params": params,
-            "flops_per_sample": flops,
-            "batch_size": batch,
-            "image_size": size,
-            "dataset_size": dataset,
-            "epochs": np.nan,
-            "duration_s": runs,
-            "num_gpus": gpus.astype(int),
-            "num_workers": rng.choice(WORKERS, size=n),
-            "gpu": cluster.gpu,
-        }
-    )
-
-
-TRACE_REQUIRED = ("submit_s", "model", "num_gpus")
-TRACE_NUMERIC = ("submit_s", "num_gpus", "epochs", "duration_s", "params", "flops_per_sample", "batch_size",
-                 "image_size", "dataset_size", "num_workers", "power_limit")
-
-
-def trace_jobs(scenario: Scenario, path: Path) -> pd.DataFrame:
-    """Jobs from a dcsim CSV; missing metadata columns take the model family's reference values."""
-    try:
-        frame = pd.read_csv(path)
-    except FileNotFoundError:
-        raise UserError(f"{path}: workload trace not found") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise UserError(f"{path}: cannot read as CSV ({str(err).splitlines()[0]})") from None
-    missing = [c for c in TRACE_REQUIRED if c not in frame.columns]
-    if missing or not ({"epochs", "duration_s"} & set(frame.columns)):
-        need = missing or ["epochs or duration_s"]
-        raise UserError(f"{path}:1: missing column(s) {', '.join(need)}; see README 'Job trace CSV'")
-    for col in (c for c in TRACE_NUMERIC if c in frame.columns):
-        values = pd.to_numeric(frame[col], errors="coerce")
-        bad = values.isna() & frame[col].notna() | (values < 0)
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise UserError(f"{path}:{row + 2}: column {col}: expected a number >= 0, got {frame[col].iloc[row]!r}")
-        frame[col] = values
-    for col in ("epochs", "duration_s"):
-        zero = frame[col] == 0 if col in frame.columns else pd.Series(False, index=frame.index)
-        if zero.any():
-            row = int(np.flatnonzero(zero.to_numpy())[0])
-            raise UserError(f"{path}:{row + 2}: column {col}: expected a number > 0, got 0")
-    whole = (frame["num_gpus"] >= 1) & (frame["num_gpus"] % 1 == 0)
-    if not whole.all():
-        row = int(np.flatnonzero(~whole.to_numpy())[0])
-        raise UserError(f"{path}:{row + 2}: column num_gpus: expected a whole number >= 1, "
-                        f"got {frame['num_gpus'].iloc[row]!r}")
-    unknown = sorted(set(frame["model"]) - set(FAMILIES))
-    if unknown:
-        row = int(np.flatnonzero(frame["model"].isin(unknown).to_numpy())[0])
-        raise UserError(f"{path}:{row + 2}: column model: unknown family {unknown[0]!r}; known: {sorted(FAMILIES)}")
-    for col in ("epochs", "duration_s"):
-        if col not in frame.columns:
-            frame[col] = np.nan
-    no_length = frame["epochs"].isna() & frame["duration_s"].isna()
-    if no_length.any():
-        row = int(np.flatnonzero(no_length.to_numpy())[0])
-        raise UserError(f"{path}:{row + 2}: a job needs epochs or duration_s")
-    too_big = frame["num_gpus"] > scenario.cluster.total_gpus
-    if too_big.any():
-        row = int(np.flatnonzero(too_big.to_numpy())[0])
-        raise UserError(f"{path}:{row + 2}: column num_gpus: {int(frame['num_gpus'].iloc[row])} GPUs exceed the "
-                        f"cluster's {scenario.cluster.total_gpus}")
-    defaults = {
-        "params": lambda f: f.params,
-        "flops_per_sample": lambda f: f.flops_per_sample,
-        "batch_size": lambda f: f.batch_size,
-        "image_size": lambda f: f.size,
-        "dataset_size": lambda f: f.dataset_size,
-    }
-    for col, ref in defaults.items():
-        fallback = frame["model"].map(lambda m, ref=ref: ref(FAMILIES[m]))
-        frame[col] = frame[col].fillna(fallback) if col in frame.columns else fallback
-    if "num_workers" not in frame.columns:
-        frame["num_workers"] = 8
-    frame["gpu"] = frame["gpu"] if "gpu" in frame.columns else scenario.cluster.gpu
-    frame["num_gpus"] = frame["num_gpus"].astype(int)
-    return frame.sort_values("submit_s", kind="stable").reset_index(drop=True)
+    return {"model": model, "params": params, "flops_per_sample": flops, "batch_size": batch, "image_size": size,
+            "dataset_size": dataset, "num_workers": rng.choice(WORKERS, size=n)}
 
 
 def build_workload(scenario: Scenario, rng: np.random.Generator, warmup_s: float) -> pd.DataFrame:
     """The scenario's jobs over [-warmup, duration), sorted by submit time, with integer ``job_id``."""
-    if isinstance(scenario.workload, TraceWorkload):
-        jobs = trace_jobs(scenario, scenario.resolve(scenario.workload.path))
-        jobs = jobs[jobs["submit_s"] < scenario.simulation.duration]
+    if isinstance(scenario.workload, TraceWorkload | OccupancyWorkload):
+        jobs = replay_jobs(scenario, rng, warmup_s)
     else:
         jobs = synthetic_jobs(scenario, rng, -warmup_s, scenario.simulation.duration)
     jobs = jobs.reset_index(drop=True)
     jobs.insert(0, "job_id", np.arange(len(jobs)))
     return jobs
 
+
+def load_replay(scenario: Scenario) -> Trace:
+    """The scenario's trace or occupancy series, read (and cached) the same way for its jobs and its metrics."""
+    cfg, cluster = scenario.workload, scenario.cluster
+    path = scenario.resolve(cfg.path)
+    if isinstance(cfg, OccupancyWorkload):
+        per_node = cfg.gpus_per_node or cluster.gpus_per_server
+        return load_occupancy(path, cluster.total_gpus // per_node, per_node, cfg.strict)
+    return load_trace(path, cfg.format, cfg.is_strict, cluster.total_gpus)
+
+
+def replay_jobs(scenario: Scenario, rng: np.random.Generator, warmup_s: float) -> pd.DataFrame:
+    """A trace's or occupancy series' jobs in the window, with missing metadata sampled from the model mix.
+
+    ``offset`` of the trace plays at t = 0. Trace jobs submitted before the warm-up starts are left out (their
+    count is in the metrics: trace_jobs - jobs); an occupancy job already running then starts with the warm-up
+    for the rest of its interval, since the series says that node was busy. A censored job runs at least past
+    the end of the simulation: it was still running when the trace ended.
+    """
+    cfg, horizon = scenario.workload, scenario.simulation.duration
+    jobs = load_replay(scenario).jobs.copy()
+    jobs["submit_s"] -= cfg.offset
+    if "trace_start_s" in jobs.columns:
+        jobs["trace_start_s"] -= cfg.offset
+    if isinstance(cfg, OccupancyWorkload):
+        late = jobs["submit_s"] < -warmup_s
+        jobs.loc[late, "duration_s"] -= -warmup_s - jobs.loc[late, "submit_s"]
+        jobs.loc[late, "submit_s"] = -warmup_s
+        jobs = jobs[jobs["duration_s"] > 0]
+    censored = jobs["trace_state"] == "censored"  # past the end by a metering interval: nothing later is metered
+    jobs.loc[censored, "duration_s"] = np.maximum(jobs.loc[censored, "duration_s"], horizon
+                                                  + scenario.simulation.resolution - jobs.loc[censored, "submit_s"])
+    jobs = jobs[(jobs["submit_s"] >= -warmup_s) & (jobs["submit_s"] < horizon)].reset_index(drop=True)
+    for col in METADATA_COLUMNS:
+        if col not in jobs.columns:
+            jobs[col] = None if col in ("model", "gpu") else np.nan
+    unknown = jobs["model"].isna().to_numpy()
+    if unknown.any():
+        sampled = sample_metadata(rng, jobs.loc[unknown, "num_gpus"].to_numpy(int), cfg.model_mix)
+        for col, values in sampled.items():  # a value the trace has is kept; only gaps are filled
+            column = jobs[col].to_numpy(dtype=object if values.dtype.kind == "U" else float, copy=True)
+            gap = unknown & pd.isna(column)
+            column[gap] = values[gap[unknown]]
+            jobs[col] = column
+    jobs["gpu"] = jobs["gpu"].fillna(scenario.cluster.gpu)
+    jobs["num_gpus"] = jobs["num_gpus"].astype(int)
+    for path in jobs["power_log"].dropna().unique() if "power_log" in jobs.columns else ():
+        load_log(path)  # a bad log stops the run here, before any simulation
+    return jobs

@@ -10,7 +10,8 @@ demand-charge peak P_m, at least the peak already set that month. Minimise
 
 subject to  g_t = load_t - solar_t + w_t + c_t - d_t,  s_t = s_(t-1) + eta c_t dt - d_t dt / eta,
 time-weighted mean of g over each clock-aligned 15-minute block (with the part already metered) <= P_m,
-g_t - u_t <= limit_t,  and a soft terminal store s_T + z >= target. The MPC adds a small reward per
+g_t - u_t <= limit_t, c_t <= max(0, ceiling - load_t + solar_t) (the MPC's: never charge above the month's
+peak), and a soft terminal store s_T + z >= target. The MPC adds a small reward per
 kWh-hour stored (a plan redone every step otherwise postpones its refill to a horizon end that never comes)
 and a price on every kWh-hour below a reserve r_t (so the battery is not emptied to sell at an evening price
 spike just before a peak the forecast cannot see yet; shaving a peak is worth far more than the reserve price).
@@ -54,6 +55,7 @@ class DispatchProblem:
     hold_usd_per_kwh_h: float = 0.0  # a small reward for energy kept, so a receding plan refills early
     reserve_kwh: float = 0.0  # energy kept back for peaks: going below it costs reserve_usd_per_kwh_h
     reserve_usd_per_kwh_h: float = 0.0
+    charge_ceiling_kw: float = np.inf  # charging may not lift the import above this (the MPC: the month's peak)
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,8 @@ def solve(p: DispatchProblem) -> DispatchPlan:
     cost[s] = -p.hold_usd_per_kwh_h * dt
     cost[r] = p.reserve_usd_per_kwh_h * dt
     lower, upper = np.zeros(size), np.full(size, np.inf)
-    upper[c] = upper[d] = b.power_kw
+    upper[d] = b.power_kw
+    upper[c] = np.minimum(b.power_kw, np.maximum(p.charge_ceiling_kw - net, 0.0))
     lower[s], upper[s] = b.e_min, b.e_max
     upper[w] = np.maximum(p.solar_kw, 0.0)
     lower[peak] = p.peak_so_far_kw

