@@ -310,7 +310,9 @@ class CappingConfig(Section):
 class DeferralConfig(Section):
     """Queued jobs wait, within policy.slack, for the start with the lowest mean signal over their run."""
 
-    signal: Literal["carbon", "price"] = Field("carbon", description="what a deferred job avoids")
+    signal: Literal["carbon", "price", "load"] = Field(
+        "carbon", description="what a deferred job avoids: carbon intensity, energy price, or facility load (the "
+                              "load without levers, as a day-ahead forecast)")
     step: Seconds = Field(900.0, description="candidate start times, every step from submission")
     min_gain: float = Field(0.05, ge=0, lt=1, description="relative improvement needed to wait at all")
 

@@ -14,8 +14,9 @@ job's release time are fixed before the jobs run.
   advances it more slowly, which moves its end. Each segment restarts the wave at a peak; the error is at most
   one epoch's phase per window edge.
 - Deferral: a job submitted at ``s`` with expected run time ``r`` may start anywhere in ``[s, s + slack]`` (on a
-  ``step`` grid); it is released at the start with the lowest mean signal over its run, if that beats starting
-  at once by ``min_gain``. Released jobs then queue as usual, so a job may still wait past its release.
+  ``step`` grid); it is released at the start with the lowest mean signal (carbon intensity, price, or the
+  facility load the site would draw without levers, taken as its day-ahead load forecast) over its run, if that
+  beats starting at once by ``min_gain``. Released jobs then queue as usual, so a job may still wait past its release.
   Jobs submitted during the warm-up are not deferred.
 """
 
@@ -149,8 +150,11 @@ class Levers:
         return lambda job, start: windows.run_end(start, epochs[job], free[job], slow[job])
 
 
-def plan(scenario: Scenario, jobs: pd.DataFrame, model: PowerModel) -> Levers:
-    """The scenario's cap windows (with every job's capped wave) and release times, from day-ahead signals."""
+def plan(scenario: Scenario, jobs: pd.DataFrame, model: PowerModel, load_kw: np.ndarray | None = None) -> Levers:
+    """The scenario's cap windows (with every job's capped wave) and release times, from day-ahead signals.
+
+    ``load_kw`` (facility load at the metering resolution from t = 0, as the site would draw without levers)
+    is the day-ahead load forecast that ``deferral.signal: load`` steers by."""
     from simulator.grid import signals
 
     policy, sim = scenario.policy, scenario.simulation
@@ -181,8 +185,15 @@ def plan(scenario: Scenario, jobs: pd.DataFrame, model: PowerModel) -> Levers:
         runtime = jobs["duration_s"].to_numpy(float)
         longest = float(np.max(runtime, initial=0.0))
         span = sim.duration + policy.slack + min(longest, 30 * 86400.0)
-        sig = signals(scenario, int(np.ceil(span / cfg.step)), cfg.step)
-        signal = sig.carbon_g_per_kwh if cfg.signal == "carbon" else sig.usd_per_kwh
+        if cfg.signal == "load":
+            if load_kw is None:
+                raise ValueError("deferral by load needs the load without levers")
+            per = max(round(cfg.step / sim.resolution), 1)
+            whole = len(load_kw) // per
+            signal = np.asarray(load_kw[: whole * per], float).reshape(whole, per).mean(axis=1)
+        else:
+            sig = signals(scenario, int(np.ceil(span / cfg.step)), cfg.step)
+            signal = sig.carbon_g_per_kwh if cfg.signal == "carbon" else sig.usd_per_kwh
         release = release_times(jobs["submit_s"].to_numpy(float), runtime, signal, cfg.step, policy.slack,
                                 cfg.step, cfg.min_gain)
     return Levers(windows, capped, release)

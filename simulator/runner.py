@@ -79,8 +79,8 @@ def simulate(scenario: Scenario, progress: Callable[[float], None] | None = None
 
     baseline = None
     if scenario.policy.has_levers:
-        levers = plan(scenario, jobs, model)
         baseline = _run(scenario, jobs, Levers(), _part(progress, 0.0, 0.5))
+        levers = plan(scenario, jobs, model, baseline.timeseries["facility_power_kw"].to_numpy())
         run = _run(scenario, jobs, levers, _part(progress, 0.5, 1.0))
     else:
         run = _run(scenario, jobs, Levers(), progress)

@@ -6,10 +6,6 @@ extended sweep resumes with the same ``--out``.
 
 from __future__ import annotations
 
-import logging
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -25,33 +21,9 @@ if TYPE_CHECKING:  # dask and the sweep modules load when the command runs, not 
     from simulator.sweep import Point, Sweep
     from simulator.sweep_runner import Results
 
-CONNECT_TIMEOUT_S = 10
-"""How long to try an existing scheduler before saying it cannot be reached."""
 SHOWN_ERRORS = 5
 SHOWN_BEST = 12
 """Rows of the Pareto front on the terminal; report.html has them all."""
-
-
-@contextmanager
-def dask_client(scheduler: str | None, workers: int | None) -> Iterator[Client]:
-    """A Dask client: on ``scheduler`` if given, else on a new local cluster of ``workers`` single-threaded
-    processes (default: one per core; a simulation holds the GIL, so processes, not threads)."""
-    from dask.distributed import Client, LocalCluster
-
-    logging.getLogger("distributed").setLevel(logging.ERROR)  # worker churn is reported by the sweep itself
-    if scheduler is not None:
-        try:
-            client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
-        except (OSError, ValueError, TypeError) as err:
-            raise UserError(f"--scheduler {scheduler}: cannot connect ({err}); expected the address a "
-                            "`dask scheduler` prints, such as tcp://10.0.0.5:8786") from None
-        with client:
-            yield client
-        return
-    with (LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                       dashboard_address=None, silence_logs=logging.ERROR) as cluster,
-          Client(cluster) as client):
-        yield client
 
 
 def sweep(
@@ -71,7 +43,7 @@ def sweep(
     from simulator.atomic import write_text_atomic
     from simulator.sweep import load_sweep
     from simulator.sweep_report import best_rows, designs, write_report
-    from simulator.sweep_runner import RESULTS_FILE, Results, pending
+    from simulator.sweep_runner import RESULTS_FILE, Results, dask_client, pending
 
     lost: list[str] = []
     try:

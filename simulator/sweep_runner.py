@@ -11,9 +11,12 @@ retries it.
 
 from __future__ import annotations
 
+import logging
 import numbers
+import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,9 +31,33 @@ if TYPE_CHECKING:  # for type hints only: the runner is imported where a point r
 
     from simulator.runner import RunResult
 
+CONNECT_TIMEOUT_S = 10
+"""How long to try an existing scheduler before saying it cannot be reached."""
 RESULTS_FILE = "results.parquet"
 ROW_KEYS = ("point_id", "design_id", "status", "error")
 """The first columns of every row; then the axis values, the seed, the metrics, wall seconds and the worker."""
+
+
+@contextmanager
+def dask_client(scheduler: str | None, workers: int | None) -> Iterator[Client]:
+    """A Dask client: on ``scheduler`` if given, else on a new local cluster of ``workers`` single-threaded
+    processes (default: one per core; a simulation holds the GIL, so processes, not threads)."""
+    from dask.distributed import Client, LocalCluster
+
+    logging.getLogger("distributed").setLevel(logging.ERROR)  # worker churn is reported by the sweep itself
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+        except (OSError, ValueError, TypeError) as err:
+            raise UserError(f"--scheduler {scheduler}: cannot connect ({err}); expected the address a "
+                            "`dask scheduler` prints, such as tcp://10.0.0.5:8786") from None
+        with client:
+            yield client
+        return
+    with (LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                       dashboard_address=None, silence_logs=logging.ERROR) as cluster,
+          Client(cluster) as client):
+        yield client
 
 
 def run_point(data: dict, base_dir: str) -> dict:

@@ -136,3 +136,20 @@ def test_a_job_replaying_a_power_log_is_not_capped_and_energy_still_balances(tmp
     assert jobs.loc[0, "energy_kwh"] * 3.6e6 == pytest.approx(3000 / 30 * 6000)
     metered, accounted = energy_balance(result)
     assert math.isclose(metered, accounted, rel_tol=1e-9)
+
+
+def test_deferral_by_load_moves_jobs_to_hours_the_site_would_draw_less():
+    result = simulate(lever_scenario(deferral={"signal": "load", "min_gain": 0.02}))
+    jobs, none = result.jobs, result.grid.frames["none"]
+    deferred = jobs[jobs["deferred_s"] > 0]
+    assert len(deferred) > 0 and (deferred["deferred_s"] <= 6 * 3600 + 1e-6).all()
+    load = none["load_kw"].to_numpy()  # the load without levers, per 1-min step: what deferral planned against
+
+    def mean_load(start, seconds):
+        a, b = int(start // 60), int(np.ceil((start + seconds) / 60))
+        return load[a:min(b, len(load))].mean() if a < len(load) else load[-1]
+
+    runs = deferred["duration_s"]  # waves are not capped here: the planned run time is the run time
+    now = [mean_load(s, r) for s, r in zip(deferred["submit_s"], runs, strict=True)]
+    later = [mean_load(s + d, r) for s, d, r in zip(deferred["submit_s"], deferred["deferred_s"], runs, strict=True)]
+    assert np.mean(later) < np.mean(now)
