@@ -180,13 +180,13 @@ def job_metrics(jobs: pd.DataFrame, duration_s: float, slack_s: float) -> dict:
     submitted = jobs[jobs["submit_s"].between(0, duration_s, inclusive="left")]
     waited = submitted["wait_s"].dropna().to_numpy() / 3600
     waiting = submitted["start_s"].fillna(duration_s) - submitted["submit_s"]
-    capped_h = submitted.get("capped_h")
     return {
         "job_wait_mean_h": float(waited.mean()) if len(waited) else None,
         "job_wait_p95_h": float(np.percentile(waited, 95)) if len(waited) else None,
         "jobs_past_slack": int((waiting > slack_s + 1e-6).sum()),
-        "jobs_deferred": int((submitted.get("deferred_s", pd.Series(0.0)) > 0).sum()),
-        "capped_gpu_h": float((jobs["capped_h"] * jobs["num_gpus"]).sum()) if capped_h is not None else 0.0,
+        "jobs_deferred": int((submitted["deferred_s"] > 0).sum()) if "deferred_s" in jobs.columns else 0,
+        # cap windows lie inside the metered window, so every capped hour counts, whenever its job was submitted
+        "capped_gpu_h": float((jobs["capped_h"] * jobs["num_gpus"]).sum()) if "capped_h" in jobs.columns else 0.0,
     }
 
 

@@ -50,10 +50,6 @@ class CapWindows:
         edges = np.diff(np.r_[0, np.asarray(on, dtype=np.int8), 0])
         return cls(np.flatnonzero(edges == 1) * step_s, np.flatnonzero(edges == -1) * step_s)
 
-    @property
-    def seconds(self) -> float:
-        return float(np.sum(self.ends - self.starts))
-
     def run_end(self, start: float, epochs: float, free_period: float, capped_period: float) -> float:
         """When a job of ``epochs`` epochs started at ``start`` ends, epochs advancing at 1/period."""
         t, left = start, epochs
@@ -78,11 +74,10 @@ class CapWindows:
         rows = np.repeat(np.arange(len(ran)), cuts + 1)
         first = np.r_[0, np.cumsum(cuts + 1)[:-1]]
         k = np.arange(len(rows)) - np.repeat(first, cuts + 1)  # segment number within its job
-        inner = edges[np.minimum(lo[rows] + k, len(edges) - 1)] if len(edges) else np.zeros(len(rows))
-        seg_start = np.where(k == 0, start[rows], edges[np.maximum(lo[rows] + k - 1, 0)] if len(edges) else 0.0)
-        seg_end = np.where(k == cuts[rows], end[rows], inner)
-        mid = (seg_start + seg_end) / 2
-        capped = self.active(mid)
+        padded = np.r_[np.nan, edges, np.nan]  # padded[j + 1] = edges[j]; the NaNs are never selected
+        seg_start = np.where(k == 0, start[rows], padded[lo[rows] + k])
+        seg_end = np.where(k == cuts[rows], end[rows], padded[lo[rows] + k + 1])
+        capped = self.active((seg_start + seg_end) / 2)
         return pd.DataFrame({"job_id": ran["job_id"].to_numpy()[rows], "start_s": seg_start, "end_s": seg_end,
                              "num_gpus": ran["num_gpus"].to_numpy()[rows], "capped": capped})
 
