@@ -25,7 +25,7 @@ from pydantic import (
 
 from forecasters.power.analytic import FAMILIES
 from simulator.catalog import gpu_spec
-from simulator.errors import ScenarioError
+from simulator.errors import ScenarioError, UserError
 
 _UNITS = {"s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 
@@ -415,20 +415,25 @@ class Scenario(Section):
         return path if path.is_absolute() else self.base_dir / path
 
 
-def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
-    """Read and validate a scenario file; raise :class:`ScenarioError` with file:line: field: what is wrong."""
-    path = Path(path)
+def read_yaml(path: Path, what: str, error: type[UserError] = UserError) -> tuple[yaml.Node | None, Any]:
+    """A YAML file's node tree (for the line of a field: :func:`line_of`) and its data; an unreadable file or bad
+    YAML raises ``error`` naming the file (and the line)."""
     try:
         text = path.read_text()
     except OSError as err:
-        raise ScenarioError(f"{path}: cannot read scenario file ({err.strerror})") from None
+        raise error(f"{path}: cannot read {what} ({err.strerror})") from None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        return yaml.compose(text, Loader=yaml.SafeLoader), yaml.safe_load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ScenarioError(f"{where}: not valid YAML ({getattr(err, 'problem', err)})") from None
+        raise error(f"{where}: not valid YAML ({getattr(err, 'problem', err)})") from None
+
+
+def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
+    """Read and validate a scenario file; raise :class:`ScenarioError` with file:line: field: what is wrong."""
+    path = Path(path)
+    root, data = read_yaml(path, "scenario file", ScenarioError)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -442,23 +447,23 @@ def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as err:
-        raise ScenarioError("\n".join(_describe(path, root, e) for e in err.errors())) from None
+        raise ScenarioError("\n".join(describe_error(path, root, e) for e in err.errors())) from None
     for loc, ref in scenario.referenced_files():
         if not scenario.resolve(ref).is_file():
             raise ScenarioError(
-                f"{path}:{_line_of(root, list(loc))}: {'.'.join(loc)}: file not found: {scenario.resolve(ref)}"
+                f"{path}:{line_of(root, list(loc))}: {'.'.join(loc)}: file not found: {scenario.resolve(ref)}"
             )
     return scenario
 
 
-def _describe(path: Path, root: yaml.Node | None, error: dict) -> str:
+def describe_error(path: Path, root: yaml.Node | None, error: dict) -> str:
     """One line for one pydantic error: file:line: dotted.field: message (got value)."""
     tags = ("constant", "curve", "synthetic", "trace", "occupancy", "flat", "series", "tou")
     loc = [p for p in error["loc"] if not (isinstance(p, str) and p in tags)]
     if error["type"] == "union_tag_invalid":
         loc.append("kind")
     field = ".".join(str(p) for p in loc) or "(top level)"
-    line = _line_of(root, loc)
+    line = line_of(root, loc)
     message = error["msg"]
     if error["type"] == "extra_forbidden":
         message = "unknown field (check the spelling; see simulator/config.py for the fields)"
@@ -470,7 +475,7 @@ def _describe(path: Path, root: yaml.Node | None, error: dict) -> str:
     return f"{path}:{line}: {field}: {message}{got}"
 
 
-def _line_of(root: yaml.Node | None, loc: list) -> int:
+def line_of(root: yaml.Node | None, loc: list) -> int:
     """The 1-based YAML line of the deepest node on ``loc`` that exists in the file."""
     node, line = root, 1
     if node is not None:

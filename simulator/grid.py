@@ -17,6 +17,7 @@ from simulator.battery import NO_BATTERY, Battery
 from simulator.config import Scenario, SeriesPrice, TouPrice
 from simulator.coordination import Forecast, GridInputs, bill, run_policy
 from simulator.errors import UserError
+from simulator.metrics import submitted_in_window
 from simulator.policies import make_policy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -177,7 +178,7 @@ class BaselineLoad:
 def job_metrics(jobs: pd.DataFrame, duration_s: float, slack_s: float) -> dict:
     """What a policy costs the jobs submitted in the window: waits (started jobs) and jobs past their slack
     (started late, or still queued past it at the end)."""
-    submitted = jobs[jobs["submit_s"].between(0, duration_s, inclusive="left")]
+    submitted = jobs[submitted_in_window(jobs, duration_s)]
     waited = submitted["wait_s"].dropna().to_numpy() / 3600
     waiting = submitted["start_s"].fillna(duration_s) - submitted["submit_s"]
     return {

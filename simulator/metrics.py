@@ -46,6 +46,11 @@ def largest_ramp(power: np.ndarray, dt: float, block: float) -> float | None:
     return float(np.max(np.abs(np.diff(averages))))
 
 
+def submitted_in_window(jobs: pd.DataFrame, duration_s: float) -> pd.Series:
+    """The jobs whose waits a run reports: submitted in the metered window (warm-up jobs are not)."""
+    return jobs["submit_s"].between(0, duration_s, inclusive="left")
+
+
 def compute_metrics(scenario: Scenario, jobs: pd.DataFrame, ts: pd.DataFrame, trace: TraceSummary | None = None,
                     ) -> dict:
     """The run's metrics; ``trace`` is what a replayed trace file held, for its counts."""
@@ -65,7 +70,7 @@ def compute_metrics(scenario: Scenario, jobs: pd.DataFrame, ts: pd.DataFrame, tr
     quarter = block_average(facility, dt, 900.0)
     peak_15 = float(quarter.max()) if quarter is not None and len(quarter) else peak_kw
 
-    in_window = jobs["submit_s"].between(0, sim.duration, inclusive="left")
+    in_window = submitted_in_window(jobs, sim.duration)
     waited = jobs.loc[in_window & jobs["start_s"].notna(), "wait_s"]
     metrics = {
         "scenario": scenario.name,

@@ -58,6 +58,18 @@ METRIC_LABELS = {
 }
 
 
+def page_head(title: str, width_px: int) -> str:
+    """The start of a self-contained HTML report, up to ``<body>``: one style for every report dcsim writes."""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: {width_px}px; margin: 2em auto; color: #222; }}
+table {{ border-collapse: collapse; margin: 1em 0; }} td, th {{ padding: 4px 10px; border-bottom: 1px solid #ddd; }}
+td.num {{ text-align: right; font-variant-numeric: tabular-nums; }} img {{ max-width: 100%; }}
+pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
+</style></head><body>"""
+
+
 def format_value(value) -> str:
     if value is None:
         return "n/a"
@@ -224,14 +236,7 @@ def render_html(result: RunResult, folder: Path) -> str:
         table = comparison(result.grid).map(lambda v: v if isinstance(v, str) else format_value(v))
         grid_html = (f"<h2>Grid coordination (policy {html.escape(scenario.policy.label)}, "
                      f"{scenario.policy.step:g}-s control step)</h2>{table.to_html(border=0)}")
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>dcsim: {html.escape(scenario.name)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }}
-table {{ border-collapse: collapse; margin: 1em 0; }} td, th {{ padding: 4px 10px; border-bottom: 1px solid #ddd; }}
-td.num {{ text-align: right; font-variant-numeric: tabular-nums; }} img {{ max-width: 100%; }}
-pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
-</style></head><body>
+    return f"""{page_head(f"dcsim: {scenario.name}", 1100)}
 <h1>{html.escape(scenario.name)}</h1>
 <p>{html.escape(scenario.description)}</p>
 <p>{scenario.cluster.servers} servers x {scenario.cluster.gpus_per_server} {html.escape(scenario.cluster.gpu)},

@@ -37,7 +37,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from simulator.config import Scenario, _describe, _line_of, load_scenario
+from simulator.config import Scenario, describe_error, line_of, load_scenario, read_yaml
 from simulator.errors import UserError
 
 MAX_POINTS = 1_000_000
@@ -201,29 +201,19 @@ def is_sweep_file(path: Path) -> bool:
 def load_sweep(path: str | Path) -> Sweep:
     """Read a sweep file, load its base scenario and expand every point; raise :class:`UserError` on mistakes."""
     path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise UserError(f"{path}: cannot read sweep file ({err.strerror})") from None
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise UserError(f"{path}:{mark.line + 1 if mark else 1}: not valid YAML "
-                        f"({getattr(err, 'problem', err)})") from None
+    root, raw = read_yaml(path, "sweep file")
     if not isinstance(raw, dict):
         raise UserError(f"{path}:1: expected a mapping with base:, axes: and method:")
     try:
         spec = SweepFile.model_validate(raw)
     except ValidationError as err:
-        raise UserError("\n".join(_describe(path, root, e) for e in err.errors())) from None
+        raise UserError("\n".join(describe_error(path, root, e) for e in err.errors())) from None
     base_path = spec.base if spec.base.is_absolute() else path.parent / spec.base
     load_scenario(base_path)  # the base on its own: its mistakes are reported against its own lines
     base = yaml.safe_load(base_path.read_text()) or {}
     base.setdefault("name", base_path.stem)
 
-    located = {key: f"{path}:{_line_of(root, ['axes', key])}: axes.{key}" for key in spec.axes}
+    located = {key: f"{path}:{line_of(root, ['axes', key])}: axes.{key}" for key in spec.axes}
     where = located.__getitem__  # axis key -> "file:line: axes.key", the start of its error messages
     key_of = {p: key for key in spec.axes for p in split_key(key)}
 
@@ -244,7 +234,7 @@ def load_sweep(path: str | Path) -> Sweep:
             if seed is not None:
                 simulation = point_data.setdefault("simulation", {})
                 if not isinstance(simulation, dict):
-                    raise UserError(f"{path}:{_line_of(root, ['seeds'])}: seeds: the base scenario's simulation "
+                    raise UserError(f"{path}:{line_of(root, ['seeds'])}: seeds: the base scenario's simulation "
                                     "section is not a mapping")
                 simulation["seed"] = seed
             scenario = _validate(point_data, base_path, design, where_path, path)

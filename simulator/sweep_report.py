@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from simulator import __version__
 from simulator.atomic import replacing, write_text_atomic
 from simulator.grid_report import save_figure
-from simulator.report import format_value
+from simulator.report import format_value, page_head
 from simulator.sweep import Sweep
 
 OBJECTIVES = {
@@ -171,14 +171,7 @@ def _html(sweep: Sweep, frame: pd.DataFrame, table: pd.DataFrame, png: bytes) ->
     method = spec.method + (f", {spec.samples} samples, draw seed {spec.seed}" if spec.method != "grid" else "")
     objectives = ", ".join(f"{name} ({unit}, <code>{key}</code>)" for key, (name, unit) in OBJECTIVES.items())
     image = base64.b64encode(png).decode()
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>dcsim sweep: {html.escape(sweep.name)}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; color: #222; }}
-table {{ border-collapse: collapse; margin: 1em 0; }} td, th {{ padding: 4px 10px; border-bottom: 1px solid #ddd; }}
-td.num {{ text-align: right; font-variant-numeric: tabular-nums; }} img {{ max-width: 100%; }}
-pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
-</style></head><body>
+    return f"""{page_head(f"dcsim sweep: {sweep.name}", 1200)}
 <h1>Sweep {html.escape(sweep.name)}</h1>
 <p>{html.escape(spec.description)}</p>
 <p>Base scenario <code>{html.escape(str(spec.base))}</code>; method {html.escape(method)}; axes

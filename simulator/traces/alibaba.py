@@ -58,6 +58,7 @@ from simulator.traces.base import (
     numbers,
     raw,
     read_csv_rows,
+    time_span,
 )
 
 PAI_TASK_COLUMNS = ("job_name", "task_name", "inst_num", "status", "start_time", "end_time", "plan_cpu", "plan_mem",
@@ -112,8 +113,7 @@ class AlibabaPai2020(TraceFormat):
             Check("end_time before start_time", ~running & (duration < 0)),
             Check("ran for 0 s", ~running & (duration == 0)),
         ]
-        origin = np.nanmin(start) if np.isfinite(start).any() else 0.0
-        latest = np.nanmax(np.concatenate([start, end])) if len(frame) else 0.0
+        origin, latest = time_span(start, end)
         jobs = pd.DataFrame({
             "job_name": frame["job_name"] + "/" + frame["task_name"],
             "submit_s": start - origin,
@@ -162,8 +162,7 @@ class AlibabaOpenb2023(TraceFormat):
             Check("deletion_time before scheduled_time", ~censored & (duration < 0)),
             Check("ran for 0 s", ~censored & (duration == 0)),
         ]
-        origin = np.nanmin(created) if np.isfinite(created).any() else 0.0
-        latest = np.nanmax(np.concatenate([created, scheduled, deleted])) if len(frame) else 0.0
+        origin, latest = time_span(created, scheduled, deleted)
         jobs = pd.DataFrame({
             "job_name": frame["name"],
             "submit_s": created - origin,

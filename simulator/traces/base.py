@@ -278,3 +278,12 @@ def missing_columns(path: Path, frame: pd.DataFrame, required: tuple[str, ...], 
     if missing:
         raise UserError(f"{path}:1: missing column(s) {', '.join(missing)}; expected the {what} header "
                         f"({','.join(required)})")
+
+
+def time_span(first: np.ndarray, *others: np.ndarray) -> tuple[float, float]:
+    """A trace's t = 0 (the earliest of ``first``, its submit or start times) and the latest time in any of the
+    columns (where a censored job is taken to end); 0 for a file without readable times."""
+    origin = float(np.nanmin(first)) if np.isfinite(first).any() else 0.0
+    every = np.concatenate([first, *others])
+    latest = float(np.nanmax(every)) if np.isfinite(every).any() else 0.0
+    return origin, latest

@@ -35,6 +35,7 @@ from simulator.traces.base import (
     numbers,
     raw,
     read_csv_rows,
+    time_span,
 )
 
 COLUMNS = ("job_id", "user", "vc", "gpu_num", "cpu_num", "node_num", "state", "submit_time", "start_time",
@@ -82,8 +83,7 @@ class Helios(TraceFormat):
                   lambda i: f"duration: expected seconds >= 0, got {raw(frame, 'duration', i)!r}"),
             Check("ran for 0 s", ~censored & (duration == 0)),
         ]
-        origin = np.nanmin(submit) if np.isfinite(submit).any() else 0.0
-        latest = np.nanmax(np.concatenate([submit, start, end, start + duration])) if len(frame) else 0.0
+        origin, latest = time_span(submit, start, end, start + duration)
         jobs = pd.DataFrame({
             "job_name": frame["job_id"],
             "submit_s": submit - origin,

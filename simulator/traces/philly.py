@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from simulator.errors import UserError
-from simulator.traces.base import Check, Parsed, TraceFormat, lookup
+from simulator.traces.base import Check, Parsed, TraceFormat, lookup, time_span
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 STATES = {"Pass": "finished", "Killed": "killed", "Failed": "failed"}
@@ -83,8 +83,7 @@ class Philly(TraceFormat):
                   lambda i: f"status: expected Pass, Killed or Failed, got {status.iloc[i]!r}"),
             Check("end_time before start_time", end < start),
         ]
-        origin = np.nanmin(submitted) if np.isfinite(submitted).any() else 0.0
-        latest = np.nanmax(np.concatenate([submitted, start, end])) if len(gpus) else 0.0
+        origin, latest = time_span(submitted, start, end)
         jobs = pd.DataFrame({
             "job_name": raw["job_name"],
             "submit_s": submitted - origin,
