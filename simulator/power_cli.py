@@ -25,11 +25,18 @@ DataFiles = Annotated[list[Path], typer.Argument(metavar="DATA...", help="Power-
 Targets = Annotated[list[str], typer.Option("--target", "-t", help="Target column; repeat for several.")]
 Population = Annotated[int | None, typer.Option(min=10, help="gplearn population (default 2,000).")]
 Generations = Annotated[int | None, typer.Option(min=1, help="gplearn generations (default 20).")]
+GroupBy = Annotated[str, typer.Option(
+    "--group-by", help="Columns that make a model family, comma-separated (one formula each); 'none': one formula.")]
 
 
 def _search(population: int | None, generations: int | None) -> dict:
     """gplearn overrides from the command line (ignored with --published-settings)."""
     return {k: v for k, v in (("population_size", population), ("generations", generations)) if v is not None}
+
+
+def _families(group_by: str) -> list[str] | None:
+    columns = [c.strip() for c in group_by.split(",") if c.strip()]
+    return None if columns in ([], ["none"]) else columns
 
 
 def _targets(frame: pd.DataFrame, targets: list[str] | None, source: str) -> list[str]:
@@ -53,6 +60,7 @@ def fit(
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Processes for the search.")] = 1,
     population: Population = None,
     generations: Generations = None,
+    group_by: GroupBy = "model",
 ) -> None:
     """Fit a symbolic power model: one readable formula per target and model family."""
     from forecasters.power.data import load_power_data
@@ -62,7 +70,7 @@ def fit(
         frame = load_power_data(data, target or [])
         targets = _targets(frame, target, str(data[0]))
         model = SymbolicPowerModel(targets, published=published_settings, random_state=seed, n_jobs=jobs,
-                                   **_search(population, generations))
+                                   group_by=_families(group_by), **_search(population, generations))
         began = time.perf_counter()
         with console.status(f"evolving formulas for {', '.join(targets)} on {len(frame)} rows"):
             model.fit(frame)
@@ -77,7 +85,7 @@ def fit(
                               "yes" if row["selected"] else "")
             console.print(table)
             for group, f in by_group.items():
-                label = "all rows" if group == ALL else f"model {group}"
+                label = "all rows" if group == ALL else f"family {group}"
                 console.print(f"[bold]{label}:[/] {f.readable()}", soft_wrap=True, highlight=False)
         console.print(f"fitted in {time.perf_counter() - began:.1f} s; wrote {out}", soft_wrap=True)
 
@@ -126,6 +134,7 @@ def compare(
     jobs: Annotated[int, typer.Option("--jobs", "-j")] = 1,
     population: Population = None,
     generations: Generations = None,
+    group_by: GroupBy = "model",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Symbolic regression against MLP, linear, ridge, lasso and gradient boosting (mean +- std)."""
@@ -139,14 +148,15 @@ def compare(
                       console=console, transient=True) as bar:
             task = bar.add_task("", total=repeats * len(targets))
             results = comparison.compare(frame, targets, repeats, seed, published_settings,
-                                         _search(population, generations), n_jobs=jobs,
+                                         _search(population, generations), n_jobs=jobs, group_by=_families(group_by),
                                          progress=lambda done, total: bar.update(task, completed=done))
         summary = comparison.summarize(results)
         if as_json:
             out = {m: {t: {f"{metric}_{stat}": float(summary.loc[m, (metric, stat, t)])
                            for metric in ("mre", "mse") for stat in ("mean", "std")} for t in targets}
                    for m in summary.index}
-            print(json.dumps({"rows": len(frame), "repeats": repeats, "results": out}, indent=2))
+            print(json.dumps({"rows": len(frame), "repeats": repeats, "group_by": _families(group_by),
+                              "results": out}, indent=2))
             return
         table = Table(title=f"test error over {repeats} random 8:1:1 splits of {len(frame)} rows (mean +- std)")
         table.add_column("method")

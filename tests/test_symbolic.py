@@ -21,6 +21,7 @@ from forecasters.power.symbolic import (
     candidate_features,
     select_features,
 )
+from simulator.errors import UserError
 from simulator.jobs import WAVE_COLUMNS
 
 TINY = {"population_size": 200, "generations": 5}
@@ -92,6 +93,25 @@ def test_families_get_their_own_formula_and_unknown_ones_the_general_one():
                                                                  if n >= 30}
     novel = frame.head(3).assign(model="alexnet")
     np.testing.assert_allclose(model.predict(novel)["peak_power_w"], groups[ALL].predict(candidate_features(novel)))
+
+
+def test_a_family_can_span_several_columns():
+    frame = synthetic_dataset(300, np.random.default_rng(3), noise=0.02)
+    frame["site"] = np.where(np.arange(len(frame)) % 2 == 0, "east", "west")
+    model = SymbolicPowerModel(["valley_power_w"], group_by=["site", "model"], min_group_rows=20, **TINY).fit(frame)
+    groups = model.formulas["valley_power_w"]
+    counts = frame.groupby(["site", "model"]).size()
+    assert set(groups) - {ALL} == {f"{g}|{m}" for (g, m), n in counts.items() if n >= 20}
+    one = next(g for g in groups if g != ALL)
+    site, family = one.split("|")
+    rows = frame[(frame["site"] == site) & (frame["model"] == family)].head(3)
+    np.testing.assert_allclose(model.predict(rows)["valley_power_w"], groups[one].predict(candidate_features(rows)))
+    # jobs that do not say a family column get the all-rows formula; a fit without the column is an error
+    unsited = rows.drop(columns="site")
+    np.testing.assert_allclose(model.predict(unsited)["valley_power_w"],
+                               groups[ALL].predict(candidate_features(unsited)))
+    with pytest.raises(UserError, match="group_by: no column dataset"):
+        SymbolicPowerModel(["valley_power_w"], group_by=["dataset", "model"], **TINY).fit(frame)
 
 
 def test_the_shipped_model_loads_predicts_waves_and_honours_a_cap():

@@ -109,6 +109,18 @@ def test_strict_stops_at_the_first_bad_row(fmt):
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize("year", ["0001", "9999"])
+def test_times_out_of_pandas_nanosecond_range_are_read_not_a_traceback(tmp_path, year):
+    philly = json.loads((FIXTURES / "cluster_job_log.json").read_text())
+    philly[0]["submitted_time"] = f"{year}-10-03 00:00:00"
+    (tmp_path / "cluster_job_log.json").write_text(json.dumps(philly))
+    helios = (FIXTURES / "cluster_log.csv").read_text().replace("2020-04-01 00:00:00", f"{year}-04-01 00:00:00", 1)
+    (tmp_path / "cluster_log.csv").write_text(helios)
+    for name, fmt in (("cluster_job_log.json", "philly"), ("cluster_log.csv", "helios")):
+        summary = load_trace(tmp_path / name, fmt).summary
+        assert summary.rows == summary.jobs + summary.skipped_rows == SUMMARIES[fmt][0]
+
+
 def test_dcsim_csv_samples_missing_models_and_skips_bad_rows_when_not_strict():
     trace = load_trace(FIXTURES / "jobs.csv", "dcsim", strict=False, max_gpus=4)
     assert {r: (s.count, s.line) for r, s in trace.summary.skipped.items()} == {

@@ -90,6 +90,7 @@ def compare(
     published: bool = False,
     sr_settings: dict | None = None,
     n_jobs: int = 1,
+    group_by: str | Sequence[str] | None = "model",
     progress: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """One row per (repeat, target, method): test MRE and MSE, in the target's own units."""
@@ -100,7 +101,7 @@ def compare(
         train, val, test = split_811(len(frame), np.random.default_rng(seed + repeat))
         for target in targets:
             sr = SymbolicPowerModel([target], published=published, random_state=seed + repeat, n_jobs=n_jobs,
-                                    **(sr_settings or {}))
+                                    group_by=group_by, **(sr_settings or {}))
             sr.fit(frame.iloc[train])
             formula = sr.formulas[target][ALL]
             y = frame[target].to_numpy(float)

@@ -146,14 +146,17 @@ class SymbolicPowerModel(PowerModel):
     shape is the network's own (ResNet-50 saturates its GPU at any batch, ShuffleNet does not). One formula
     across families must also encode which network it is looking at, which genetic programming does badly;
     per family it only has to describe the curve. A formula over all rows (group ``*``) serves families the fit
-    never saw. ``group_by=None`` fits that one formula only.
+    never saw. ``group_by`` names the column, or columns, that make a family: ``"model"`` by default;
+    ``["gpu", "dataset", "model"]`` on data that measured one workload on several GPUs (Zeus), where the curve
+    differs from GPU to GPU as much as from network to network. ``group_by=None`` fits that one formula only.
 
     ``settings`` overrides gplearn parameters; ``published=True`` uses exactly the published ones
     (population 15,000, 50 generations, stopping 0.01, crossover 0.7, subtree 0.1, hoist 0.05, point 0.1).
     """
 
     def __init__(self, targets: Sequence[str] = WAVE_COLUMNS, published: bool = False, random_state: int = 0,
-                 n_jobs: int = 1, log_targets: Sequence[str] | None = None, group_by: str | None = "model",
+                 n_jobs: int = 1, log_targets: Sequence[str] | None = None,
+                 group_by: str | Sequence[str] | None = "model",
                  min_group_rows: int = 20, **settings):
         self.targets = list(targets)
         self.published = published
@@ -185,7 +188,12 @@ class SymbolicPowerModel(PowerModel):
             features = features.drop(columns=["power_limit", "limit_ratio"])
         groups = {ALL: np.arange(len(jobs))}
         if self.group_by:
-            for name, rows in jobs.groupby(self.group_by, sort=True).indices.items():
+            missing = [c for c in self._group_columns() if c not in jobs.columns]
+            if missing:
+                raise UserError(f"group_by: no column {', '.join(missing)} in the data "
+                                f"(columns: {', '.join(map(str, jobs.columns))})")
+            keys = self.family_of(jobs)
+            for name, rows in keys.groupby(keys, sort=True).indices.items():
                 if len(rows) >= self.min_group_rows:
                     groups[str(name)] = rows
         self.formulas = {
@@ -220,6 +228,19 @@ class SymbolicPowerModel(PowerModel):
                              formula=to_infix(tokens), selection=selection,
                              train_mae_scaled=float(regressor._program.raw_fitness_))
 
+    def _group_columns(self) -> list[str]:
+        return [self.group_by] if isinstance(self.group_by, str) else list(self.group_by or [])
+
+    def family_of(self, jobs: pd.DataFrame) -> pd.Series:
+        """Each job's family key: its ``group_by`` values joined by ``|`` (``*`` when it lacks one of them)."""
+        columns = self._group_columns()
+        if not columns or any(c not in jobs.columns for c in columns):
+            return pd.Series(ALL, index=jobs.index)
+        keys = jobs[columns[0]].astype(str)
+        for column in columns[1:]:
+            keys = keys + "|" + jobs[column].astype(str)
+        return keys
+
     def models_power_limit(self) -> bool:
         return any("power_limit" in f.features or "limit_ratio" in f.features
                    for by_group in self.formulas.values() for f in by_group.values())
@@ -228,7 +249,7 @@ class SymbolicPowerModel(PowerModel):
         if not self.formulas:
             raise RuntimeError("fit or load the model before predicting")
         features = candidate_features(jobs)
-        keys = jobs[self.group_by].astype(str) if self.group_by else pd.Series(ALL, index=jobs.index)
+        keys = self.family_of(jobs)
         out = pd.DataFrame(index=jobs.index, columns=list(self.formulas), dtype=float)
         for target, by_group in self.formulas.items():
             group_of = keys.where(keys.isin(list(by_group)), ALL)

@@ -267,9 +267,18 @@ def lookup(values: pd.Series, table: Mapping[str, str]) -> np.ndarray:
 def clock_seconds(frame: pd.DataFrame, column: str, fmt: str) -> np.ndarray:
     """Timestamps in ``fmt`` as seconds since the Unix epoch (naive times are read as they are), NaN where
     a cell is empty, 'None' or not in that format."""
-    stamps = pd.to_datetime(frame[column], format=fmt, errors="coerce")
-    seconds = (stamps - pd.Timestamp(0)) / pd.Timedelta(seconds=1)
-    return seconds.to_numpy(float)
+    return epoch_seconds(pd.to_datetime(frame[column], format=fmt, errors="coerce"))
+
+
+def epoch_seconds(stamps: pd.Series) -> np.ndarray:
+    """Parsed times as seconds since the Unix epoch, NaN where a time is missing (NaT).
+
+    Counted in microseconds, the unit pandas parses into: subtracting the nanosecond ``Timestamp(0)`` would
+    overflow on the far-off years a damaged trace can hold (0001, 9999) and stop the load with a traceback."""
+    micro = stamps.to_numpy(dtype="datetime64[us]")
+    seconds = micro.astype(np.int64) / 1e6
+    seconds[np.isnat(micro)] = np.nan
+    return seconds
 
 
 def missing_columns(path: Path, frame: pd.DataFrame, required: tuple[str, ...], what: str) -> None:

@@ -27,6 +27,7 @@ from simulator.traces.base import (
     Check,
     Parsed,
     TraceSummary,
+    epoch_seconds,
     missing_columns,
     numbers,
     raw,
@@ -45,8 +46,7 @@ def occupancy_jobs(path: Path, strict: bool, nodes: int | None, gpus_per_node: i
     nodes, or as it is (``active`` nodes busy) with ``nodes`` None."""
     frame, locate, malformed = read_csv_rows(path, strict, dtype={"time": str})
     missing_columns(path, frame, COLUMNS, "occupancy")
-    clock = pd.to_datetime(frame["time"], format="ISO8601", errors="coerce")
-    seconds = ((clock - pd.Timestamp(0)) / pd.Timedelta(seconds=1)).to_numpy(float)
+    seconds = epoch_seconds(pd.to_datetime(frame["time"], format="ISO8601", errors="coerce"))
     active, total = numbers(frame, "active"), numbers(frame, "total")
     latest = np.fmax.accumulate(np.concatenate([[-np.inf], seconds[:-1]]))  # latest time in the rows above
     checks = [
