@@ -59,6 +59,7 @@ from simulator.traces.base import (
     raw,
     read_csv_rows,
     time_span,
+    value_check,
 )
 
 PAI_TASK_COLUMNS = ("job_name", "task_name", "inst_num", "status", "start_time", "end_time", "plan_cpu", "plan_mem",
@@ -97,19 +98,16 @@ class AlibabaPai2020(TraceFormat):
         running = state == "censored"
         duration = end - start
         checks = [
-            Check("plan_gpu: expected a number >= 0", frame["plan_gpu"].notna().to_numpy() & ~(plan >= 0),
-                  lambda i: f"plan_gpu: expected a number >= 0 (percent of a GPU), got {raw(frame, 'plan_gpu', i)!r}"),
+            value_check(frame, "plan_gpu", "expected a number >= 0",
+                        frame["plan_gpu"].notna().to_numpy() & ~(plan >= 0), " (percent of a GPU)"),
             Check("CPU task (no plan_gpu)", ~(plan > 0)),
-            Check("inst_num: expected a whole number >= 1", ~((instances >= 1) & (instances % 1 == 0)),
-                  lambda i: f"inst_num: expected a whole number >= 1, got {raw(frame, 'inst_num', i)!r}"),
+            value_check(frame, "inst_num", "expected a whole number >= 1", ~((instances >= 1) & (instances % 1 == 0))),
             Check("never ran (Waiting)", (status == "Waiting").to_numpy()),
             Check("status: unknown", pd.isna(state),
                   lambda i: f"status: expected Terminated, Failed, Running or Waiting, "
                             f"got {raw(frame, 'status', i)!r}"),
-            Check("start_time: expected seconds", np.isnan(start),
-                  lambda i: f"start_time: expected seconds, got {raw(frame, 'start_time', i)!r}"),
-            Check("end_time: expected seconds", ~running & np.isnan(end),
-                  lambda i: f"end_time: expected seconds, got {raw(frame, 'end_time', i)!r}"),
+            value_check(frame, "start_time", "expected seconds", np.isnan(start)),
+            value_check(frame, "end_time", "expected seconds", ~running & np.isnan(end)),
             Check("end_time before start_time", ~running & (duration < 0)),
             Check("ran for 0 s", ~running & (duration == 0)),
         ]
@@ -143,22 +141,17 @@ class AlibabaOpenb2023(TraceFormat):
         state = np.where(censored, "censored", state)
         duration = deleted - scheduled
         checks = [
-            Check("num_gpu: expected a whole number >= 0", ~((gpus >= 0) & (gpus % 1 == 0)),
-                  lambda i: f"num_gpu: expected a whole number >= 0, got {raw(frame, 'num_gpu', i)!r}"),
+            value_check(frame, "num_gpu", "expected a whole number >= 0", ~((gpus >= 0) & (gpus % 1 == 0))),
             Check("CPU pod (num_gpu 0)", gpus == 0),
-            Check("gpu_milli: expected 1 to 1000", ~((milli > 0) & (milli <= 1000)),
-                  lambda i: f"gpu_milli: expected 1 to 1000 (thousandths of a GPU), "
-                            f"got {raw(frame, 'gpu_milli', i)!r}"),
-            Check("creation_time: expected seconds", np.isnan(created),
-                  lambda i: f"creation_time: expected seconds, got {raw(frame, 'creation_time', i)!r}"),
+            value_check(frame, "gpu_milli", "expected 1 to 1000", ~((milli > 0) & (milli <= 1000)),
+                        " (thousandths of a GPU)"),
+            value_check(frame, "creation_time", "expected seconds", np.isnan(created)),
             Check("never ran (Pending)", (phase == "Pending").to_numpy()),
             Check("pod_phase: unknown", pd.isna(state),
                   lambda i: f"pod_phase: expected Succeeded, Failed, Running or Pending, "
                             f"got {raw(frame, 'pod_phase', i)!r}"),
-            Check("scheduled_time: expected seconds", np.isnan(scheduled),
-                  lambda i: f"scheduled_time: expected seconds, got {raw(frame, 'scheduled_time', i)!r}"),
-            Check("deletion_time: expected seconds", ~censored & np.isnan(deleted),
-                  lambda i: f"deletion_time: expected seconds, got {raw(frame, 'deletion_time', i)!r}"),
+            value_check(frame, "scheduled_time", "expected seconds", np.isnan(scheduled)),
+            value_check(frame, "deletion_time", "expected seconds", ~censored & np.isnan(deleted)),
             Check("deletion_time before scheduled_time", ~censored & (duration < 0)),
             Check("ran for 0 s", ~censored & (duration == 0)),
         ]

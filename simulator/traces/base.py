@@ -255,6 +255,12 @@ def raw(frame: pd.DataFrame | Mapping[str, pd.Series], column: str, row: int) ->
     return value.item() if isinstance(value, np.generic) else value
 
 
+def value_check(frame: pd.DataFrame, column: str, expected: str, bad: np.ndarray, hint: str = "") -> Check:
+    """A rule on one column's cells: rows that break it count under ``COLUMN: EXPECTED``, and each row's message
+    adds ``hint`` and the cell as the file wrote it."""
+    return Check(f"{column}: {expected}", bad, lambda i: f"{column}: {expected}{hint}, got {raw(frame, column, i)!r}")
+
+
 def lookup(values: pd.Series, table: Mapping[str, str]) -> np.ndarray:
     """``table[value]`` per value, None where a value is not in the table; one vectorised comparison per key
     (a dict ``map`` over a million strings costs a second)."""

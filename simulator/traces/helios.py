@@ -36,6 +36,7 @@ from simulator.traces.base import (
     raw,
     read_csv_rows,
     time_span,
+    value_check,
 )
 
 COLUMNS = ("job_id", "user", "vc", "gpu_num", "cpu_num", "node_num", "state", "submit_time", "start_time",
@@ -67,8 +68,7 @@ class Helios(TraceFormat):
         mapped = lookup(state, STATES)
         censored = (mapped == "censored") | (frame["end_time"].isna() & frame["duration"].isna()).to_numpy()
         checks = [
-            Check("gpu_num: expected a whole number >= 0", ~((gpus >= 0) & (gpus % 1 == 0)),
-                  lambda i: f"gpu_num: expected a whole number >= 0, got {raw(frame, 'gpu_num', i)!r}"),
+            value_check(frame, "gpu_num", "expected a whole number >= 0", ~((gpus >= 0) & (gpus % 1 == 0))),
             Check("CPU job (gpu_num 0)", gpus == 0),
             _time_check(frame, "submit_time", submit),
             Check("submit_time: missing", frame["submit_time"].isna().to_numpy()),
@@ -79,8 +79,7 @@ class Helios(TraceFormat):
             Check("never ran (no start_time)", frame["start_time"].isna().to_numpy()),
             _time_check(frame, "start_time", start),
             _time_check(frame, "end_time", end),
-            Check("duration: expected seconds >= 0", ~censored & ~(duration >= 0),
-                  lambda i: f"duration: expected seconds >= 0, got {raw(frame, 'duration', i)!r}"),
+            value_check(frame, "duration", "expected seconds >= 0", ~censored & ~(duration >= 0)),
             Check("ran for 0 s", ~censored & (duration == 0)),
         ]
         origin, latest = time_span(submit, start, end, start + duration)
@@ -100,5 +99,5 @@ class Helios(TraceFormat):
 
 def _time_check(frame: pd.DataFrame, column: str, seconds: np.ndarray) -> Check:
     """A time that is there but unreadable; a missing one is its own reason (or a censored job's end)."""
-    return Check(f"{column}: expected 'YYYY-MM-DD HH:MM:SS'", frame[column].notna().to_numpy() & np.isnan(seconds),
-                 lambda i: f"{column}: expected 'YYYY-MM-DD HH:MM:SS', got {raw(frame, column, i)!r}")
+    return value_check(frame, column, "expected 'YYYY-MM-DD HH:MM:SS'",
+                       frame[column].notna().to_numpy() & np.isnan(seconds))

@@ -30,10 +30,10 @@ from simulator.traces.base import (
     epoch_seconds,
     missing_columns,
     numbers,
-    raw,
     read_csv_rows,
     screen,
     summarise,
+    value_check,
 )
 
 COLUMNS = ("time", "active", "total")
@@ -50,14 +50,11 @@ def occupancy_jobs(path: Path, strict: bool, nodes: int | None, gpus_per_node: i
     active, total = numbers(frame, "active"), numbers(frame, "total")
     latest = np.fmax.accumulate(np.concatenate([[-np.inf], seconds[:-1]]))  # latest time in the rows above
     checks = [
-        Check("time: expected a date and time", np.isnan(seconds),
-              lambda i: f"time: expected a date and time such as 2017-10-03 00:00:00, got {raw(frame, 'time', i)!r}"),
+        value_check(frame, "time", "expected a date and time", np.isnan(seconds), " such as 2017-10-03 00:00:00"),
         Check("time: not after the row above", seconds <= latest),
-        Check("total: expected a whole number >= 1", ~((total >= 1) & (total % 1 == 0)),
-              lambda i: f"total: expected a whole number >= 1, got {raw(frame, 'total', i)!r}"),
-        Check("active: expected a whole number from 0 to total",
-              ~((active >= 0) & (active <= total) & (active % 1 == 0)),
-              lambda i: f"active: expected a whole number from 0 to total, got {raw(frame, 'active', i)!r}"),
+        value_check(frame, "total", "expected a whole number >= 1", ~((total >= 1) & (total % 1 == 0))),
+        value_check(frame, "active", "expected a whole number from 0 to total",
+                    ~((active >= 0) & (active <= total) & (active % 1 == 0))),
     ]
     parsed = Parsed(frame, locate, checks, "", malformed)
     bad, skipped = screen(path, parsed, strict)
