@@ -49,13 +49,16 @@ def test_saved_tokens_replay_the_gplearn_program_exactly():
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(300, 3))
-    y = np.sin(x[:, 0]) * x[:, 1] + 1 / (1 + np.exp(-x[:, 2]))
-    regressor = SymbolicRegressor(population_size=300, generations=5, function_set=_function_set(),
+    y = np.minimum(np.sin(x[:, 0]) * x[:, 1], 0.5) + 1 / (1 + np.exp(-x[:, 2]))
+    assert "min" not in _function_set(published=True) and "min" in _function_set(published=False)
+    regressor = SymbolicRegressor(population_size=300, generations=5, function_set=_function_set(published=False),
                                   random_state=1).fit(x, y)
     names = ["a", "b", "c"]
     tokens = _tokens(regressor._program.program, names)
     replay = evaluate(tokens, dict(zip(names, x.T, strict=True)))
     np.testing.assert_allclose(replay, regressor.predict(x), rtol=1e-12, atol=1e-12)
+    assert evaluate(["max", "a", "min", "b", 0.0], {"a": np.array([-1.0, 2.0]), "b": np.array([1.0, -3.0])}
+                    ).tolist() == [0.0, 2.0]
 
 
 def test_feature_selection_reports_both_measures():
@@ -93,6 +96,17 @@ def test_families_get_their_own_formula_and_unknown_ones_the_general_one():
                                                                  if n >= 30}
     novel = frame.head(3).assign(model="alexnet")
     np.testing.assert_allclose(model.predict(novel)["peak_power_w"], groups[ALL].predict(candidate_features(novel)))
+
+
+def test_family_formulas_are_offered_the_features_selected_over_all_rows():
+    frame = synthetic_dataset(300, np.random.default_rng(3), noise=0.02)
+    model = SymbolicPowerModel(["peak_duration_s"], min_group_rows=30, **TINY).fit(frame)
+    overall = model.formulas["peak_duration_s"][ALL].features
+    features = candidate_features(frame)
+    for family, formula in model.formulas["peak_duration_s"].items():
+        if family != ALL:
+            varying = {c for c in overall if features.loc[frame["model"] == family, c].nunique() > 1}
+            assert varying and varying <= set(formula.features), family
 
 
 def test_a_family_can_span_several_columns():

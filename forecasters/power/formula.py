@@ -45,8 +45,11 @@ FUNCTIONS: dict[str, tuple[int, Callable[..., np.ndarray]]] = {
     "sin": (1, np.sin),
     "cos": (1, np.cos),
     "tan": (1, np.tan),
+    "min": (2, np.minimum),
+    "max": (2, np.maximum),
 }
-"""The published search space: name -> (arity, numpy function). 'sig' is the sigmoid made with make_function."""
+"""Name -> (arity, numpy function): the published search space ('sig' is the sigmoid made with make_function)
+and gplearn's ``min`` and ``max``, which the default search adds."""
 
 INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/"}
 

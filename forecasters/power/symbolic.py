@@ -1,8 +1,9 @@
 """Symbolic regression of job power: one readable formula per target, found by genetic programming (gplearn).
 
 Per target: the features are chosen by Pearson correlation and mutual information with the target (a feature
-is kept when either reaches the threshold, 0.3; both numbers are reported), standardised, and a
-``SymbolicRegressor`` with the published search space and settings evolves a formula for the standardised
+is kept when either reaches the threshold, 0.3; both numbers are reported; a family's formula is also offered
+those chosen over all rows), standardised, and a ``SymbolicRegressor`` with the published search space (by
+default plus ``min`` and ``max``) and operators evolves a formula for the standardised
 target (optionally its logarithm, for durations that span orders of magnitude). The fitted model is saved as
 JSON: the formula's tokens and its readable form, the scalers and the feature report; it predicts with plain
 numpy (:mod:`forecasters.power.formula`), so the simulator needs neither gplearn nor pickles.
@@ -37,8 +38,13 @@ PUBLISHED_SETTINGS = {
 }
 """The published gplearn settings (MAE fitness and the function set are fixed below)."""
 
-QUICK_SETTINGS = {**PUBLISHED_SETTINGS, "population_size": 2_000, "generations": 20}
-"""The default: the published operators and rates with a smaller search, ~40x less work, for everyday fits."""
+QUICK_SETTINGS = {**PUBLISHED_SETTINGS, "population_size": 2_000, "generations": 20, "parsimony_coefficient": 3e-4}
+"""The default: the published operators and rates with a smaller search, ~40x less work, for everyday fits.
+
+The published settings leave gplearn's parsimony at its default, 0.001; on a standardised target whose error is
+a few hundredths that penalty stops formulas at a handful of nodes (many Zeus families got a straight line in
+the power limit), so the default charges a third of it.
+"""
 
 SELECTION_THRESHOLD = 0.3
 MODEL_FORMAT = "dcsim-symbolic-power-model/1"
@@ -131,12 +137,19 @@ ALL = "*"
 """Group key of the formula fitted on every row: used for model families the fit never saw."""
 
 
-def _function_set() -> tuple:
-    """The published search space; the sigmoid is not built into gplearn and is made with make_function."""
+def _function_set(published: bool) -> tuple:
+    """The published search space, plus gplearn's own ``min`` and ``max`` unless the published one is asked for.
+
+    Why min and max: a power cap is a minimum (the draw, or what the limit allows, whichever is lower), and a
+    GPU's draw saturates once the batch fills it; with ``min`` a formula says so in one node, where the published
+    set needs ``(a + b - abs(a - b)) / 2``, which the search rarely finds. The sigmoid is not built into gplearn
+    and is made with make_function.
+    """
     from gplearn.functions import make_function
 
     sigmoid = make_function(function=FUNCTIONS["sig"][1], name="sig", arity=1)
-    return ("add", "sub", "mul", "div", "sqrt", "log", "abs", "neg", "inv", sigmoid, "sin", "cos", "tan")
+    published_set = ("add", "sub", "mul", "div", "sqrt", "log", "abs", "neg", "inv", sigmoid, "sin", "cos", "tan")
+    return published_set if published else (*published_set, "min", "max")
 
 
 class SymbolicPowerModel(PowerModel):
@@ -196,22 +209,34 @@ class SymbolicPowerModel(PowerModel):
             for name, rows in keys.groupby(keys, sort=True).indices.items():
                 if len(rows) >= self.min_group_rows:
                     groups[str(name)] = rows
-        self.formulas = {
-            target: {group: self._fit_one(features.iloc[rows], y[target].to_numpy(float)[rows], target)
-                     for group, rows in groups.items()}
-            for target in self.targets
-        }
+        self.formulas = {}
+        for target in self.targets:
+            values = y[target].to_numpy(float)
+            overall = self._fit_one(features, values, target)
+            self.formulas[target] = {ALL: overall}
+            for group, rows in groups.items():
+                if group != ALL:
+                    self.formulas[target][group] = self._fit_one(features.iloc[rows], values[rows], target,
+                                                                 offered=overall.features)
         self.metadata = {"rows": len(jobs), "gplearn": self.gp_settings(), "random_state": self.random_state,
                          "groups": {g: len(r) for g, r in groups.items()}}
         return self
 
-    def _fit_one(self, features: pd.DataFrame, values: np.ndarray, target: str) -> TargetFormula:
+    def _fit_one(self, features: pd.DataFrame, values: np.ndarray, target: str,
+                 offered: Sequence[str] = ()) -> TargetFormula:
+        """One formula. ``offered``: features selected over all rows, kept where they vary within this family.
+
+        Why offer them: within one family a feature can act only jointly with another (power limit slows an
+        epoch only at batch sizes that load the GPU), so its marginal correlation there can miss the threshold
+        while the data as a whole shows it matters; a formula that cannot see it must ignore it.
+        """
         from gplearn.genetic import SymbolicRegressor
 
         log_target = target in self.log_targets
         t = np.log(values) if log_target else values
         selection = select_features(features, t, random_state=self.random_state)
         chosen = [row["feature"] for row in selection if row["selected"]]
+        chosen += [c for c in offered if c not in chosen and features[c].nunique() > 1]
         if not chosen and selection:  # nothing reaches the threshold: the strongest correlate, not a constant
             chosen = [max(selection, key=lambda row: abs(row["pearson"]))["feature"]]
         x = features[chosen].to_numpy(float)
@@ -219,8 +244,9 @@ class SymbolicPowerModel(PowerModel):
         scale[scale == 0] = 1.0
         t_mean, t_scale = float(t.mean()), float(t.std() or 1.0)
         names = [f"z_{c}" for c in chosen] or ["_rows"]
-        regressor = SymbolicRegressor(function_set=_function_set(), metric="mean absolute error", feature_names=names,
-                                      random_state=self.random_state, n_jobs=self.n_jobs, **self.gp_settings())
+        regressor = SymbolicRegressor(function_set=_function_set(self.published), metric="mean absolute error",
+                                      feature_names=names, random_state=self.random_state, n_jobs=self.n_jobs,
+                                      **self.gp_settings())
         regressor.fit((x - mean) / scale if chosen else np.zeros((len(t), 1)), (t - t_mean) / t_scale)
         tokens = _tokens(regressor._program.program, names)
         return TargetFormula(target=target, features=chosen, feature_mean=mean.tolist(), feature_scale=scale.tolist(),
