@@ -3,8 +3,8 @@
 Per target: the features are chosen by Pearson correlation and mutual information with the target (a feature
 is kept when either reaches the threshold, 0.3; both numbers are reported; a family's formula is also offered
 those chosen over all rows), standardised, and a ``SymbolicRegressor`` with the published search space (by
-default plus ``min`` and ``max``) and operators evolves a formula for the standardised
-target (optionally its logarithm, for durations that span orders of magnitude). The fitted model is saved as
+default plus ``min`` and ``max``) and operators evolves a formula for the standardised target (optionally its
+logarithm, for durations that span orders of magnitude). The fitted model is saved as
 JSON: the formula's tokens and its readable form, the scalers and the feature report; it predicts with plain
 numpy (:mod:`forecasters.power.formula`), so the simulator needs neither gplearn nor pickles.
 """
@@ -199,7 +199,7 @@ class SymbolicPowerModel(PowerModel):
             # never capped in training: the limit only restates the TDP, and a formula that used it would read a
             # cap at prediction time as a different GPU; capping then comes from the Zeus curve instead
             features = features.drop(columns=["power_limit", "limit_ratio"])
-        groups = {ALL: np.arange(len(jobs))}
+        families: dict[str, np.ndarray] = {}
         if self.group_by:
             missing = [c for c in self._group_columns() if c not in jobs.columns]
             if missing:
@@ -208,18 +208,16 @@ class SymbolicPowerModel(PowerModel):
             keys = self.family_of(jobs)
             for name, rows in keys.groupby(keys, sort=True).indices.items():
                 if len(rows) >= self.min_group_rows:
-                    groups[str(name)] = rows
+                    families[str(name)] = rows
         self.formulas = {}
         for target in self.targets:
             values = y[target].to_numpy(float)
             overall = self._fit_one(features, values, target)
-            self.formulas[target] = {ALL: overall}
-            for group, rows in groups.items():
-                if group != ALL:
-                    self.formulas[target][group] = self._fit_one(features.iloc[rows], values[rows], target,
-                                                                 offered=overall.features)
+            self.formulas[target] = {ALL: overall} | {
+                family: self._fit_one(features.iloc[rows], values[rows], target, offered=overall.features)
+                for family, rows in families.items()}
         self.metadata = {"rows": len(jobs), "gplearn": self.gp_settings(), "random_state": self.random_state,
-                         "groups": {g: len(r) for g, r in groups.items()}}
+                         "groups": {ALL: len(jobs)} | {g: len(r) for g, r in families.items()}}
         return self
 
     def _fit_one(self, features: pd.DataFrame, values: np.ndarray, target: str,
@@ -236,7 +234,8 @@ class SymbolicPowerModel(PowerModel):
         t = np.log(values) if log_target else values
         selection = select_features(features, t, random_state=self.random_state)
         chosen = [row["feature"] for row in selection if row["selected"]]
-        chosen += [c for c in offered if c not in chosen and features[c].nunique() > 1]
+        varying = {row["feature"] for row in selection}  # the report covers exactly the non-constant features
+        chosen += [c for c in offered if c not in chosen and c in varying]
         if not chosen and selection:  # nothing reaches the threshold: the strongest correlate, not a constant
             chosen = [max(selection, key=lambda row: abs(row["pearson"]))["feature"]]
         x = features[chosen].to_numpy(float)
