@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from forecasters.power import symbolic
 from forecasters.power.compare import baselines, compare, split_811, summarize
 from forecasters.power.data import synthetic_dataset
 from forecasters.power.formula import evaluate, to_infix
@@ -16,9 +17,11 @@ from forecasters.power.symbolic import (
     ALL,
     DEFAULT_MODEL,
     SymbolicPowerModel,
+    _distinct,
     _function_set,
     _tokens,
     candidate_features,
+    scaled_mae,
     select_features,
 )
 from simulator.errors import UserError
@@ -59,6 +62,32 @@ def test_saved_tokens_replay_the_gplearn_program_exactly():
     np.testing.assert_allclose(replay, regressor.predict(x), rtol=1e-12, atol=1e-12)
     assert evaluate(["max", "a", "min", "b", 0.0], {"a": np.array([-1.0, 2.0]), "b": np.array([1.0, -3.0])}
                     ).tolist() == [0.0, 2.0]
+
+
+def test_linear_scaling_judges_a_program_by_its_shape_and_is_folded_into_the_formula(monkeypatch):
+    rng = np.random.default_rng(5)
+    y = rng.normal(size=200)
+    assert scaled_mae(y, 3 * y - 2, np.ones(200)) < 1e-12
+    assert scaled_mae(y, np.full(200, 7.0), np.ones(200)) == pytest.approx(np.mean(np.abs(y - y.mean())))
+    frame = synthetic_dataset(300, np.random.default_rng(2), noise=0.02)
+    model = SymbolicPowerModel(["valley_power_w"], group_by=None, **TINY).fit(frame)
+    formula = model.formulas["valley_power_w"][ALL]
+    values = frame["valley_power_w"].to_numpy()
+    # the saved formula (line folded into its scaling) predicts with the error the search reported
+    error = np.mean(np.abs(model.predict(frame)["valley_power_w"].to_numpy() - values)) / values.std()
+    assert error == pytest.approx(formula.train_mae_scaled, rel=1e-9)
+    monkeypatch.setattr(symbolic, "PUBLISHED_SETTINGS", {**symbolic.PUBLISHED_SETTINGS, **TINY})  # a small search
+    published = SymbolicPowerModel(["valley_power_w"], group_by=None, published=True).fit(frame)
+    assert published.formulas["valley_power_w"][ALL].target_scale == pytest.approx(values.std())  # plain MAE
+
+
+def test_a_family_formula_gets_one_name_per_input():
+    frame = synthetic_dataset(300, np.random.default_rng(3), noise=0.02)
+    frame = frame[frame["gpu"] == "V100"].assign(power_limit=lambda f: np.resize([150.0, 200.0, 250.0], len(f)))
+    features = candidate_features(frame)
+    assert np.corrcoef(features["power_limit"], features["limit_ratio"])[0, 1] > 1 - 1e-9  # one GPU: a copy
+    kept = _distinct(features, ["power_limit", "limit_ratio", "log_batch_size"])
+    assert kept == ["power_limit", "log_batch_size"]
 
 
 def test_feature_selection_reports_both_measures():
@@ -105,8 +134,13 @@ def test_family_formulas_are_offered_the_features_selected_over_all_rows():
     features = candidate_features(frame)
     for family, formula in model.formulas["peak_duration_s"].items():
         if family != ALL:
-            varying = {c for c in overall if features.loc[frame["model"] == family, c].nunique() > 1}
-            assert varying and varying <= set(formula.features), family
+            rows = features.loc[frame["model"] == family]
+            varying = {c for c in overall if rows[c].nunique() > 1}
+            # each is offered, unless it is a copy of one that is (BERT's FLOPs grow with its sequence length)
+            copies = {c for c in varying for k in formula.features
+                      if c != k and abs(np.corrcoef(rows[c], rows[k])[0, 1]) > 1 - 1e-9}
+            assert varying and varying - copies <= set(formula.features), family
+            assert not copies & set(formula.features) or len(formula.features) == len(set(formula.features))
 
 
 def test_a_family_can_span_several_columns():

