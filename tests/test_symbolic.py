@@ -137,10 +137,9 @@ def test_family_formulas_are_offered_the_features_selected_over_all_rows():
             rows = features.loc[frame["model"] == family]
             varying = {c for c in overall if rows[c].nunique() > 1}
             # each is offered, unless it is a copy of one that is (BERT's FLOPs grow with its sequence length)
-            copies = {c for c in varying for k in formula.features
-                      if c != k and abs(np.corrcoef(rows[c], rows[k])[0, 1]) > 1 - 1e-9}
-            assert varying and varying - copies <= set(formula.features), family
-            assert not copies & set(formula.features) or len(formula.features) == len(set(formula.features))
+            assert varying and formula.features == _distinct(rows, formula.features), family
+            assert all(_distinct(rows, [*formula.features, c]) == formula.features
+                       for c in varying - set(formula.features)), family
 
 
 def test_a_family_can_span_several_columns():
