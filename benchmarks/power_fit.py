@@ -1,7 +1,7 @@
 """Fit time of the symbolic power model on 2 cores: one target, one formula, published or quick settings.
 
     python benchmarks/power_fit.py              # published settings (population 15,000, 50 generations)
-    python benchmarks/power_fit.py --quick      # the default settings (population 2,000, 20 generations)
+    python benchmarks/power_fit.py --quick      # the default (population 2,000, 20 generations, best of 3 runs)
 
 Fits average_power of the Zeus A40 + V100 data (929 rows) with one formula over all rows (group_by none),
 with gplearn on 2 processes, and reports wall time, the formula's training MRE and its size. A model with one

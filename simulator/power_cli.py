@@ -25,13 +25,16 @@ DataFiles = Annotated[list[Path], typer.Argument(metavar="DATA...", help="Power-
 Targets = Annotated[list[str], typer.Option("--target", "-t", help="Target column; repeat for several.")]
 Population = Annotated[int | None, typer.Option(min=10, help="gplearn population (default 2,000).")]
 Generations = Annotated[int | None, typer.Option(min=1, help="gplearn generations (default 20).")]
+Restarts = Annotated[int | None, typer.Option(
+    min=1, help="Independent searches per formula; the best on the training rows is kept (default 3).")]
 GroupBy = Annotated[str, typer.Option(
     "--group-by", help="Columns that make a model family, comma-separated (one formula each); 'none': one formula.")]
 
 
-def _search(population: int | None, generations: int | None) -> dict:
-    """gplearn overrides from the command line (ignored with --published-settings)."""
-    return {k: v for k, v in (("population_size", population), ("generations", generations)) if v is not None}
+def _search(population: int | None, generations: int | None, restarts: int | None) -> dict:
+    """Search overrides from the command line (ignored with --published-settings)."""
+    given = (("population_size", population), ("generations", generations), ("restarts", restarts))
+    return {k: v for k, v in given if v is not None}
 
 
 def _families(group_by: str) -> list[str] | None:
@@ -60,6 +63,7 @@ def fit(
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Processes for the search.")] = 1,
     population: Population = None,
     generations: Generations = None,
+    restarts: Restarts = None,
     group_by: GroupBy = "model",
 ) -> None:
     """Fit a symbolic power model: one readable formula per target and model family."""
@@ -70,7 +74,7 @@ def fit(
         frame = load_power_data(data, target or [])
         targets = _targets(frame, target, str(data[0]))
         model = SymbolicPowerModel(targets, published=published_settings, random_state=seed, n_jobs=jobs,
-                                   group_by=_families(group_by), **_search(population, generations))
+                                   group_by=_families(group_by), **_search(population, generations, restarts))
         began = time.perf_counter()
         with console.status(f"evolving formulas for {', '.join(targets)} on {len(frame)} rows"):
             model.fit(frame)
@@ -134,6 +138,7 @@ def compare(
     jobs: Annotated[int, typer.Option("--jobs", "-j")] = 1,
     population: Population = None,
     generations: Generations = None,
+    restarts: Restarts = None,
     group_by: GroupBy = "model",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
@@ -148,7 +153,8 @@ def compare(
                       console=console, transient=True) as bar:
             task = bar.add_task("", total=repeats * len(targets))
             results = comparison.compare(frame, targets, repeats, seed, published_settings,
-                                         _search(population, generations), n_jobs=jobs, group_by=_families(group_by),
+                                         _search(population, generations, restarts), n_jobs=jobs,
+                                         group_by=_families(group_by),
                                          progress=lambda done, total: bar.update(task, completed=done))
         summary = comparison.summarize(results)
         if as_json:

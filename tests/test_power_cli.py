@@ -16,7 +16,7 @@ from simulator.runner import simulate
 from tests.conftest import ROOT, small_scenario
 
 runner = CliRunner()
-TINY = ["--population", "100", "--generations", "3"]
+TINY = ["--population", "100", "--generations", "3", "--restarts", "1"]
 ZEUS = [str(ROOT / "data/zeus/summary_power_a40.csv"), str(ROOT / "data/zeus/summary_power_v100.csv")]
 
 

@@ -27,7 +27,7 @@ from forecasters.power.symbolic import (
 from simulator.errors import UserError
 from simulator.jobs import WAVE_COLUMNS
 
-TINY = {"population_size": 200, "generations": 5}
+TINY = {"population_size": 200, "generations": 5, "restarts": 1}
 
 
 def _umask() -> int:
@@ -79,6 +79,22 @@ def test_linear_scaling_judges_a_program_by_its_shape_and_is_folded_into_the_for
     monkeypatch.setattr(symbolic, "PUBLISHED_SETTINGS", {**symbolic.PUBLISHED_SETTINGS, **TINY})  # a small search
     published = SymbolicPowerModel(["valley_power_w"], group_by=None, published=True).fit(frame)
     assert published.formulas["valley_power_w"][ALL].target_scale == pytest.approx(values.std())  # plain MAE
+
+
+def test_restarts_keep_the_search_with_the_lowest_training_fitness():
+    frame = synthetic_dataset(300, np.random.default_rng(4), noise=0.05)
+
+    def formula(random_state: int, restarts: int):
+        model = SymbolicPowerModel(["peak_power_w"], group_by=None, random_state=random_state,
+                                   **{**TINY, "restarts": restarts})
+        return model.fit(frame).formulas["peak_power_w"][ALL]
+
+    single = [formula(seed, 1) for seed in (7, 8, 9)]
+    fitness = [f.train_mae_scaled for f in single]
+    assert len(set(fitness)) == 3  # the seeds find different formulas, so the choice matters
+    best = formula(7, 3)
+    assert best.train_mae_scaled == min(fitness)
+    assert best.tokens == single[int(np.argmin(fitness))].tokens
 
 
 def test_a_family_formula_gets_one_name_per_input():
