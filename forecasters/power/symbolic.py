@@ -285,13 +285,11 @@ class SymbolicPowerModel(PowerModel):
         metric = "mean absolute error" if self.published else make_fitness(function=scaled_mae,
                                                                            greater_is_better=False)
         settings = self.gp_settings()
-        regressor = None
-        for restart in range(settings.pop("restarts", 1)):
-            candidate = SymbolicRegressor(function_set=_function_set(self.published), metric=metric,
-                                          feature_names=names, random_state=self.random_state + restart,
-                                          n_jobs=self.n_jobs, **settings).fit(z, zt)
-            if regressor is None or candidate._program.raw_fitness_ < regressor._program.raw_fitness_:
-                regressor = candidate
+        restarts = settings.pop("restarts", 1)  # ours, not gplearn's
+        runs = (SymbolicRegressor(function_set=_function_set(self.published), metric=metric, feature_names=names,
+                                  random_state=self.random_state + restart, n_jobs=self.n_jobs, **settings).fit(z, zt)
+                for restart in range(restarts))
+        regressor = min(runs, key=lambda run: run._program.raw_fitness_)  # on a tie, the earliest seed
         offset, slope = (0.0, 1.0) if self.published else linear_scaling(regressor.predict(z), zt)
         tokens = _tokens(regressor._program.program, names)
         return TargetFormula(target=target, features=chosen, feature_mean=mean.tolist(), feature_scale=scale.tolist(),
