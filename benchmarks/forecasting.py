@@ -26,8 +26,9 @@ from rich.table import Table
 
 from forecasters.load import load_forecaster
 from forecasters.load.evaluate import evaluate
-from forecasters.load.pipeline import Sizes, load_data, save_all, train_all
+from forecasters.load.pipeline import Sizes, save_all, train_all
 from forecasters.load.training import TrainSettings
+from simulator.training_data.load_series import load_data
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"

@@ -16,9 +16,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from simulator.atomic import write_text_atomic
+from simulator.common.atomic import write_text_atomic
 from simulator.config import load_scenario
-from simulator.runner import simulate
+from simulator.run.pipeline import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 WINDOWS = ((2, 2), (3, 1), (3, 2), (7, 2))

@@ -21,10 +21,11 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from simulator.battery import Battery
-from simulator.coordination import GridInputs, run_policy
-from simulator.grid_signals import at_times, read_price_csv
-from simulator.policies import make_policy
+from simulator.grid.battery import Battery
+from simulator.grid.dispatch import GridInputs, run_policy
+from simulator.grid.policies import make_policy
+from simulator.grid.signal_files import at_times, read_price_csv
+from simulator.grid.signals import GridSignals, Tariff
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,13 +39,14 @@ def month_inputs(days: int = 30) -> GridInputs:
     load = np.convolve(load, np.ones(5) / 5, "same")
     prices = at_times(read_price_csv(ROOT / "data/grid/US-CAL-CISO_electricity_prices_2023_processed.csv"), times)
     day = 1440
-    return GridInputs(times[day:], load[day:], np.zeros(n - day), prices[day:] / 1000, np.zeros(n - day),
-                      np.full(n - day, np.inf), 60.0, 20.0, history_kw=load[:day])
+    signals = GridSignals(times[day:], prices[day:] / 1000, np.zeros(n - day), np.zeros(n - day),
+                          np.full(n - day, np.inf), 60.0, Tariff(demand_charge_usd_per_kw=20.0))
+    return GridInputs.of(signals, load[day:], history_kw=load[:day])
 
 
 def main() -> None:
     inputs = month_inputs()
-    battery = Battery(400, 200)
+    battery = Battery(energy_kwh=400, power_kw=200)
     day = GridInputs(*(getattr(inputs, f)[:1440] if f in ("times", "load_kw", "solar_kw", "price_usd_per_kwh",
                                                          "carbon_g_per_kwh", "limit_kw") else getattr(inputs, f)
                        for f in GridInputs.__dataclass_fields__))

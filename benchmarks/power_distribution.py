@@ -18,10 +18,10 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from simulator.catalog import gpu_spec
+from simulator.common.catalog import gpu_spec
 from simulator.config import load_scenario
-from simulator.metrics import gpu_power_distribution, ks_distance
-from simulator.runner import simulate
+from simulator.run.metrics import gpu_power_distribution, ks_distance
+from simulator.run.pipeline import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "power_distribution.json"

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from forecasters.power.compare import mre
-from forecasters.power.data import load_power_data
+from forecasters.power.power_csv import load_power_data
 from forecasters.power.symbolic import ALL, SymbolicPowerModel
 
 ROOT = Path(__file__).resolve().parents[1]

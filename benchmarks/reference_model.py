@@ -13,14 +13,14 @@ import math
 import numpy as np
 import pandas as pd
 
-from simulator.cluster import Cluster
-from simulator.engine import Simulation
-from simulator.jobs import WAVE_COLUMNS
-from simulator.scheduler import Scheduler, insert_sorted
+from simulator.common.jobs import WAVE_COLUMNS
+from simulator.engine.cluster import Cluster
+from simulator.engine.scheduler import Scheduler, insert_sorted
+from simulator.engine.simulation import Simulation
 
 
 class PerPhaseSimulation(Simulation):
-    """A :class:`~simulator.engine.Simulation` whose jobs advance one epoch phase per SimPy timeout."""
+    """A :class:`~simulator.engine.simulation.Simulation` whose jobs advance one epoch phase per SimPy timeout."""
 
     def __init__(self, jobs: pd.DataFrame, cluster: Cluster, scheduler: Scheduler, t_start: float, t_end: float,
                  dt: float, bins: int):

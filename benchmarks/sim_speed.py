@@ -65,7 +65,7 @@ def _run_once(days: float, resolution: float, engine: str) -> dict:
     """Simulate (fast engine) or schedule and meter phase by phase (reference); the scenario is built untimed."""
     import numpy as np
 
-    from simulator.runner import simulate
+    from simulator.run.pipeline import simulate
 
     began = time.perf_counter()
     if engine == "fast":
@@ -74,14 +74,15 @@ def _run_once(days: float, resolution: float, engine: str) -> dict:
     else:
         from reference_model import PerPhaseSimulation
 
-        from simulator.cluster import Cluster
-        from simulator.runner import make_power_model, prepare_jobs
-        from simulator.scheduler import make_scheduler
-        from simulator.workload import build_workload
+        from forecasters.power import make_power_model
+        from simulator.engine.cluster import Cluster
+        from simulator.engine.scheduler import make_scheduler
+        from simulator.run.pipeline import prepare_jobs
+        from simulator.workload.builder import build_workload
 
         sc = scenario(days, resolution)
         rng = np.random.default_rng(sc.simulation.seed)
-        jobs = prepare_jobs(build_workload(sc, rng, sc.simulation.warmup), make_power_model(sc))
+        jobs = prepare_jobs(build_workload(sc, rng, sc.simulation.warmup), make_power_model(sc.power_model.kind))
         sim = PerPhaseSimulation(jobs, Cluster(SERVERS, 8), make_scheduler("easy", 64), -sc.simulation.warmup,
                                  sc.simulation.duration, dt=resolution, bins=sc.simulation.bins)
         sim.run()

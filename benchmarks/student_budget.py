@@ -22,11 +22,12 @@ from rich.console import Console
 from rich.table import Table
 
 from forecasters.load.evaluate import evaluate
-from forecasters.load.pipeline import STUDENT_VARIANTS, Sizes, load_data
+from forecasters.load.pipeline import STUDENT_VARIANTS, Sizes
 from forecasters.load.sequence import TeacherForecaster
 from forecasters.load.student import StudentForecaster
 from forecasters.load.training import TrainSettings
-from simulator.atomic import write_text_atomic
+from simulator.common.atomic import write_text_atomic
+from simulator.training_data.load_series import load_data
 
 RESULTS = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
 

@@ -30,15 +30,15 @@ from dask.distributed import Client, LocalCluster
 from rich.console import Console
 from rich.table import Table
 
-from simulator.sweep import load_sweep
-from simulator.sweep_runner import Results, run_point, run_points
+from simulator.sweep.runner import Results, run_point, run_points
+from simulator.sweep.spec import load_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _import_simulator() -> None:
     """Run on every worker before the clock starts: the imports a worker pays once per sweep."""
-    import simulator.runner  # noqa: F401
+    import simulator.run.pipeline  # noqa: F401
 
 
 def measure(workers: int, sweep_file: Path) -> dict:

@@ -28,8 +28,8 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from simulator.atomic import write_text_atomic
-from simulator.traces import load_occupancy, load_trace
+from simulator.common.atomic import write_text_atomic
+from simulator.workload.traces import load_occupancy, load_trace
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_S = 10.0

@@ -1,5 +1,5 @@
 """``python -m simulator`` is the ``dcsim`` command."""
 
-from simulator.cli import app
+from simulator.cli.main import app
 
 app(prog_name="dcsim")

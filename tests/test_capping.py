@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from forecasters.power.capping import CURVE_FILE, CappingCurve, default_curve
-from forecasters.power.data import read_zeus
-from simulator.runner import simulate
+from forecasters.power.zeus import read_zeus
+from simulator.run.pipeline import simulate
 from tests.conftest import ROOT, small_scenario
 
 

@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from simulator import __version__, report
-from simulator.cli import app
-from simulator.report import write_outputs
-from simulator.runner import simulate
+from simulator import __version__
+from simulator.cli.main import app
+from simulator.report import run_report as report
+from simulator.report.run_report import write_outputs
+from simulator.run.pipeline import simulate
 from tests.conftest import ROOT, small_scenario
 
 runner = CliRunner()
@@ -96,7 +97,7 @@ def test_a_failed_write_leaves_no_partial_output_and_keeps_the_old_one(tmp_path,
 
 
 def test_progress_bar_appears_only_after_the_delay():
-    from simulator.cli import LazyProgress
+    from simulator.cli.main import LazyProgress
 
     quick = LazyProgress("quick", delay=60.0)
     quick(0.5)

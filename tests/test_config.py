@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from simulator.common.errors import ScenarioError
 from simulator.config import load_scenario, parse_duration
-from simulator.errors import ScenarioError
-from simulator.sweep import is_sweep_file
+from simulator.sweep.spec import is_sweep_file
 from tests.conftest import ROOT
 
 

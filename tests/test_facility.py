@@ -7,10 +7,10 @@ from datetime import datetime
 import numpy as np
 import pytest
 
+from simulator.common.errors import UserError
 from simulator.config import ConstantPue, CurvePue
-from simulator.errors import UserError
-from simulator.facility import facility_power, outdoor_temperature, read_epw_temperature
-from simulator.runner import simulate
+from simulator.engine.facility import facility_power, outdoor_temperature, read_epw_temperature
+from simulator.run.pipeline import simulate
 from tests.conftest import ROOT, small_scenario
 
 EPW = ROOT / "data/weather/USA_CA_San.Jose-Mineta.epw"

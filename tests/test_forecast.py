@@ -16,12 +16,13 @@ from forecasters.load.baselines import KnownLoad, NLinear, Persistence, Seasonal
 from forecasters.load.metrics import errors, naive_scale
 from forecasters.load.pipeline import STUDENT_VARIANTS, Sizes
 from forecasters.load.sequence import TeacherForecaster
-from forecasters.load.series import LoadSeries, known_load, philly_series, read_load_csv, split
+from forecasters.load.series import LoadSeries, known_load, read_load_csv, split
 from forecasters.load.student import StudentForecaster
 from forecasters.load.training import TrainSettings
-from simulator.cli import app
-from simulator.errors import UserError
-from simulator.runner import simulate
+from simulator.cli.main import app
+from simulator.common.errors import UserError
+from simulator.run.pipeline import simulate
+from simulator.training_data.load_series import philly_series
 from tests.conftest import small_scenario
 
 TINY = TrainSettings(epochs=2, batches_per_epoch=20, batch_size=64, seed=0)

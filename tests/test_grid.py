@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -11,12 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from simulator.battery import Battery
-from simulator.cli import app
-from simulator.config import ScenarioError, load_scenario
-from simulator.coordination import GridInputs, bill, run_policy
-from simulator.policies import make_policy
-from simulator.runner import simulate
+from simulator.cli.main import app
+from simulator.common.errors import ScenarioError
+from simulator.config import load_scenario
+from simulator.grid.battery import Battery
+from simulator.grid.billing import bill
+from simulator.grid.dispatch import GridInputs, run_policy
+from simulator.grid.policies import make_policy
+from simulator.grid.signals import GridSignals, Tariff
+from simulator.run.pipeline import simulate
 from tests.conftest import ROOT, small_scenario
 
 PRICES = "US-CAL-CISO_electricity_prices_2023_processed.csv"
@@ -26,7 +30,7 @@ BATTERY = Battery(energy_kwh=400, power_kw=200, round_trip_efficiency=0.88, soc_
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.floats(-500, 500), min_size=1, max_size=50), st.floats(0.1, 0.9))
 def test_battery_keeps_bounds_and_conserves_energy(commands, soc):
-    b = Battery(100, 50, 0.81, 0.1, 0.9, soc)
+    b = Battery(energy_kwh=100, power_kw=50, round_trip_efficiency=0.81, soc_min=0.1, soc_max=0.9, soc_initial=soc)
     stored, dt = b.e_initial, 1 / 60
     drawn = delivered = 0.0
     for cmd in commands:
@@ -56,8 +60,9 @@ def inputs_for(days: int = 2, seed: int = 0, limit: float = np.inf, solar: float
     price = np.where((hours >= 16) & (hours < 21), 0.10, 0.06)
     sun = solar * np.clip(np.sin(np.pi * (hours - 6) / 12), 0, None)
     day = 1440
-    return GridInputs(times[day:], load[day:], sun[day:], price[day:], np.full(len(load) - day, 300.0),
-                      np.full(len(load) - day, limit), 60.0, 15.0, history_kw=load[:day])
+    signals = GridSignals(times[day:], price[day:], np.full(len(load) - day, 300.0), sun[day:],
+                          np.full(len(load) - day, limit), 60.0, Tariff(demand_charge_usd_per_kw=15.0))
+    return GridInputs.of(signals, load[day:], history_kw=load[:day])
 
 
 def perfect(inputs: GridInputs):
@@ -126,8 +131,7 @@ def test_oracle_holds_a_demand_response_limit():
     limit = np.full(len(inputs.load_kw), np.inf)
     event = (inputs.times.hour >= 17) & (inputs.times.hour < 18)
     limit[event] = inputs.load_kw[event].max() - 150  # 150 kW less for an hour: within 200 kW and 320 kWh
-    cut = GridInputs(inputs.times, inputs.load_kw, inputs.solar_kw, inputs.price_usd_per_kwh,
-                     inputs.carbon_g_per_kwh, limit, 60.0, 15.0, inputs.history_kw)
+    cut = replace(inputs, limit_kw=limit)
     frame = run_policy(make_policy("oracle"), cut, BATTERY, perfect(cut))
     assert bill(frame, cut, BATTERY)["minutes_over_limit"] == 0
     none = run_policy(make_policy("none"), cut, BATTERY, perfect(cut))
@@ -209,7 +213,7 @@ def test_bad_grid_sections_name_line_and_field(tmp_path, text, message):
 def test_gym_environment_rewards_add_up_to_minus_the_bill():
     from gymnasium.utils.env_checker import check_env
 
-    from simulator.gym_env import GridEnv
+    from simulator.run.gym_env import GridEnv
 
     inputs = inputs_for(days=1, seed=4)
     env = GridEnv(inputs, BATTERY, perfect(inputs))

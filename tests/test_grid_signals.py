@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulator.errors import UserError
-from simulator.grid_signals import (
+from simulator.common.errors import UserError
+from simulator.grid.billing import demand_charge_peaks
+from simulator.grid.signal_files import (
     TimeOfUse,
     at_times,
-    demand_charge_peaks,
     read_carbon_csv,
     read_price_csv,
     read_solar_profile,

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simulator.config import Scenario
-from simulator.levers import CapWindows, release_times
-from simulator.runner import simulate
+from simulator.grid.levers import CapWindows, release_times
+from simulator.run.pipeline import simulate
 from tests.conftest import small_scenario
 from tests.test_simulation import energy_balance
 
@@ -115,7 +115,7 @@ def test_deferral_cuts_carbon_within_slack_and_reports_what_it_costs_the_jobs():
 
 
 def test_levers_need_their_signals():
-    from simulator.errors import UserError
+    from simulator.common.errors import UserError
 
     scenario = small_scenario(policy={"step": 60, "deferral": {"signal": "carbon"}})
     with pytest.raises(UserError, match="policy.deferral.signal: needs a carbon series"):

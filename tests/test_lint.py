@@ -1,10 +1,12 @@
-"""The code base stays ruff-clean, and CI runs exactly the test command the README gives."""
+"""The code base stays ruff-clean, its imports run one way (import-linter), and CI runs the README's test command."""
 
 from __future__ import annotations
 
 import re
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +17,15 @@ from tests.conftest import ROOT
 def test_ruff_is_clean():
     proc = subprocess.run(["ruff", "check", "."], cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout
+
+
+def test_imports_run_one_way():
+    """The layers, forecasters-below-the-simulator and no-circle contracts of pyproject.toml all hold: an upward
+    import or a circle anywhere fails here, and so in CI."""
+    lint = Path(sys.executable).with_name("lint-imports")  # installed with the test extras (import-linter)
+    proc = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Contracts: 3 kept, 0 broken." in proc.stdout
 
 
 def test_ci_runs_the_readme_commands_verbatim():

@@ -8,9 +8,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator import metering
-from simulator.jobs import SquareWave, wave_energy
-from simulator.metering import StepAccumulator, wave_power, window_energy
+from simulator.common.jobs import SquareWave, wave_energy
+from simulator.engine import metering
+from simulator.engine.metering import StepAccumulator, wave_power, window_energy
 
 
 def phase_by_phase(start, end, gpus, pw, ps, vw, vs, dt, n):

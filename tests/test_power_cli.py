@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from forecasters.power.data import synthetic_dataset, write_power_csv
-from simulator.cli import app
-from simulator.jobs import WAVE_COLUMNS
-from simulator.metering import wave_power
-from simulator.runner import simulate
+from forecasters.power.power_csv import write_power_csv
+from forecasters.power.synthetic import synthetic_dataset
+from simulator.cli.main import app
+from simulator.common.jobs import WAVE_COLUMNS
+from simulator.engine.metering import wave_power
+from simulator.run.pipeline import simulate
 from tests.conftest import ROOT, small_scenario
 
 runner = CliRunner()

@@ -10,22 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from forecasters.power.analytic import FAMILIES, PUBLISHED, AnalyticPowerModel
-from forecasters.power.data import (
-    FEATURE_COLUMNS,
-    SCHEMA_COLUMNS,
-    ZEUS_WORKLOADS,
-    load_power_data,
-    numeric_features,
-    read_power_csv,
-    read_zeus,
-    synthetic_dataset,
-    synthetic_waves,
-    write_power_csv,
-)
-from simulator.catalog import gpu_spec
-from simulator.errors import UserError
-from simulator.jobs import WAVE_COLUMNS
+from forecasters.power.analytic import PUBLISHED, AnalyticPowerModel
+from forecasters.power.power_csv import load_power_data, read_power_csv, write_power_csv
+from forecasters.power.schema import FEATURE_COLUMNS, SCHEMA_COLUMNS, numeric_features
+from forecasters.power.synthetic import synthetic_dataset, synthetic_waves
+from forecasters.power.zeus import ZEUS_WORKLOADS, read_zeus
+from simulator.common.catalog import gpu_spec
+from simulator.common.errors import UserError
+from simulator.common.families import FAMILIES
+from simulator.common.jobs import WAVE_COLUMNS
 from tests.conftest import ROOT
 
 ZEUS = ROOT / "data" / "zeus"

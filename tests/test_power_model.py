@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from forecasters.power.analytic import FAMILIES, PUBLISHED, AnalyticPowerModel
-from simulator.catalog import GPUS, gpu_spec
-from simulator.jobs import WAVE_COLUMNS
+from forecasters.power.analytic import PUBLISHED, AnalyticPowerModel
+from simulator.common.catalog import GPUS, gpu_spec
+from simulator.common.families import FAMILIES
+from simulator.common.jobs import WAVE_COLUMNS
 
 
 def reference_job(family: str, gpu: str = "A800-80GB", gpus: int = 4, **changes) -> dict:

@@ -19,15 +19,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forecasters.power.profile import (
-    NoPeriodicPattern,
-    WaveProfile,
-    extract_square_wave,
-    profile_log,
-    read_power_log,
-)
-from simulator.errors import UserError
-from simulator.jobs import SquareWave
+from forecasters.power.power_log import read_power_log
+from forecasters.power.profile import NoPeriodicPattern, WaveProfile, extract_square_wave, profile_log
+from simulator.common.errors import UserError
+from simulator.common.jobs import SquareWave
 
 VIT = SquareWave(peak_power_w=291.06, peak_duration_s=182.58, valley_power_w=62.23, valley_duration_s=6.41)
 BERT = SquareWave(peak_power_w=320.72, peak_duration_s=169.25, valley_power_w=67.01, valley_duration_s=5.98)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from simulator.config import load_scenario
-from simulator.runner import simulate
-from simulator.sweep import is_sweep_file
+from simulator.run.pipeline import simulate
+from simulator.sweep.spec import is_sweep_file
 
 # sweep files (capacity_planning.yaml) live beside the scenarios; tests/test_sweep.py runs them
 SCENARIOS = sorted(p for p in (Path(__file__).resolve().parents[1] / "scenarios").glob("*.yaml")

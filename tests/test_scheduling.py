@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.cluster import Cluster
-from simulator.engine import Simulation
-from simulator.scheduler import EasyBackfill, Fifo
+from simulator.engine.cluster import Cluster
+from simulator.engine.scheduler import EasyBackfill, Fifo
+from simulator.engine.simulation import Simulation
 
 
 def run(submit, gpus, runtime, scheduler, servers=4, per_server=8, t_end=1e6):

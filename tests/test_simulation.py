@@ -12,14 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simulator.catalog import gpu_spec
-from simulator.cluster import Cluster
-from simulator.engine import Simulation
-from simulator.metering import wave_power
-from simulator.metrics import block_average, gpu_power_distribution, ks_distance
-from simulator.report import write_outputs
-from simulator.runner import simulate
-from simulator.scheduler import make_scheduler
+from simulator.common.catalog import gpu_spec
+from simulator.engine.cluster import Cluster
+from simulator.engine.metering import wave_power
+from simulator.engine.scheduler import make_scheduler
+from simulator.engine.simulation import Simulation
+from simulator.report.run_report import write_outputs
+from simulator.run.metrics import block_average, gpu_power_distribution, ks_distance
+from simulator.run.pipeline import simulate
 from tests.conftest import ROOT, small_scenario
 
 

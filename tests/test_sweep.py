@@ -19,11 +19,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from simulator.cli import app
-from simulator.errors import UserError
-from simulator.sweep import is_sweep_file, load_sweep
-from simulator.sweep_report import designs, pareto_front
-from simulator.sweep_runner import Results
+from simulator.cli.main import app
+from simulator.common.errors import UserError
+from simulator.report.sweep_report import designs, pareto_front
+from simulator.sweep.runner import Results
+from simulator.sweep.spec import is_sweep_file, load_sweep
 from tests.conftest import ROOT
 
 runner = CliRunner()
@@ -127,7 +127,7 @@ axes:
 
 @pytest.mark.parametrize(("body", "expected"), [
     ("axes:\n  cluster.server: [2, 3]\n",
-     ["sweep.yaml:3: axes.cluster.server", "cluster.server: not a scenario field"]),
+     ["sweep.yaml:3: axes.cluster.server", "cluster.server: unknown field"]),
     ("axes:\n  cluster.servers: [2, 0]\n",
      ["sweep.yaml:3: axes.cluster.servers: value 0", "greater than or equal to 1"]),
     ("seeds: [1]\naxes:\n  cluster.servers.count: [2]\n", ["sweep.yaml:4: axes.cluster.servers.count",

@@ -11,7 +11,6 @@ import pytest
 
 from forecasters.power import symbolic
 from forecasters.power.compare import baselines, compare, split_811, summarize
-from forecasters.power.data import synthetic_dataset
 from forecasters.power.formula import evaluate, to_infix
 from forecasters.power.symbolic import (
     ALL,
@@ -24,8 +23,9 @@ from forecasters.power.symbolic import (
     scaled_mae,
     select_features,
 )
-from simulator.errors import UserError
-from simulator.jobs import WAVE_COLUMNS
+from forecasters.power.synthetic import synthetic_dataset
+from simulator.common.errors import UserError
+from simulator.common.jobs import WAVE_COLUMNS
 
 TINY = {"population_size": 200, "generations": 5, "restarts": 1}
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from simulator.errors import UserError
-from simulator.runner import simulate
+from simulator.common.errors import UserError
+from simulator.run.pipeline import simulate
 from tests.conftest import small_scenario
 
 GOOD = """submit_s,model,num_gpus,epochs,duration_s,batch_size

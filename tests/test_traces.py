@@ -12,14 +12,14 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from simulator.catalog import gpu_spec
-from simulator.cli import app
+from simulator.cli.main import app
+from simulator.common.catalog import gpu_spec
+from simulator.common.errors import UserError
 from simulator.config import load_scenario
-from simulator.errors import UserError
-from simulator.power_logs import load_log
-from simulator.runner import simulate
-from simulator.traces import detect_format, load_occupancy, load_trace
-from simulator.traces.base import STATES
+from simulator.engine.power_logs import load_log
+from simulator.run.pipeline import simulate
+from simulator.workload.traces import detect_format, load_occupancy, load_trace
+from simulator.workload.traces.base import STATES
 from tests.conftest import ROOT, small_scenario
 from tests.test_simulation import energy_balance
 

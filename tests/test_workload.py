@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulator.workload import CLUSTER_STATS, JobSizeModel, arrival_shape, build_workload
+from simulator.workload.builder import CLUSTER_STATS, JobSizeModel, arrival_shape, build_workload
 from tests.conftest import ROOT, small_scenario
 
 

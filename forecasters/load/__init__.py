@@ -1,44 +1,14 @@
 """Short-term load forecasting: a TCN teacher, a point-wise MLP student distilled from it, and baselines.
 
 Every forecaster saves to a folder (``config.json`` + ``weights.npz``); :func:`load_forecaster` reads any of
-them back. The student needs only numpy; the teacher and the recurrent baselines need torch.
+them back. The student needs only numpy; the teacher and the recurrent baselines need torch (imported where
+they train or run, so that a scenario using the student runs without it).
+
+May import :mod:`simulator.common` only (never the simulator above it; checked by import-linter).
 """
 
-from __future__ import annotations
-
-import json
-from pathlib import Path
-
-import numpy as np
-
 from forecasters.load.base import Forecaster, Windows, make_windows, windows_of
+from forecasters.load.saved import load_forecaster
 from forecasters.load.series import LoadSeries
-from simulator.errors import UserError
 
 __all__ = ["Forecaster", "LoadSeries", "Windows", "load_forecaster", "make_windows", "windows_of"]
-
-
-def load_forecaster(directory: Path) -> Forecaster:
-    """The forecaster saved in ``directory``, whatever its kind."""
-    from forecasters.load.baselines import KnownLoad, NLinear, Persistence, SeasonalNaive
-    from forecasters.load.sequence import RecurrentForecaster, TeacherForecaster
-    from forecasters.load.student import StudentForecaster
-
-    directory = Path(directory)
-    try:
-        config = json.loads((directory / "config.json").read_text())
-        with np.load(directory / "weights.npz") as saved:
-            arrays = dict(saved)
-    except (OSError, json.JSONDecodeError, ValueError) as err:
-        raise UserError(f"{directory}: not a saved forecaster ({err})") from None
-    kind = config.get("kind")
-    simple = {"persistence": Persistence, "known_load": KnownLoad}
-    if kind in simple:
-        return simple[kind](config["horizon"])
-    if kind == "seasonal_naive":
-        return SeasonalNaive(config["period"], config["horizon"])
-    trained = {"nlinear": NLinear, "teacher": TeacherForecaster, "lstm": RecurrentForecaster,
-               "gru": RecurrentForecaster, "student": StudentForecaster}
-    if kind not in trained:
-        raise UserError(f"{directory / 'config.json'}: kind: unknown forecaster {kind!r}")
-    return trained[kind].from_saved(config, arrays)

@@ -11,6 +11,7 @@ a model that learned nothing still forecasts as well as persistence.
 
 from __future__ import annotations
 
+import io
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -20,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from forecasters.load.series import HORIZON, LoadSeries
-from simulator.errors import UserError
+from simulator.common.atomic import write_text_atomic
+from simulator.common.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -129,15 +131,11 @@ class Forecaster(ABC):
         tmp = directory / "weights.tmp.npz"
         np.savez(tmp, **self.arrays())
         tmp.replace(directory / "weights.npz")
-        from simulator.atomic import write_text_atomic
-
         write_text_atomic(directory / "config.json", json.dumps(self.config(), indent=2) + "\n")
         return directory
 
     def size_bytes(self) -> int:
         """Bytes of the saved weights (uncompressed npz), what a deployment would ship."""
-        import io
-
         buffer = io.BytesIO()
         np.savez(buffer, **self.arrays())
         return buffer.tell()

@@ -9,10 +9,12 @@ from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from forecasters.load.base import Forecaster, Windows, windows_of
 from forecasters.load.metrics import STEPS, errors, naive_scale
 from forecasters.load.series import LoadSeries
+from forecasters.load.student import StudentForecaster
 
 
 def test_windows(models: dict[str, Forecaster], test: LoadSeries | Sequence[LoadSeries]) -> Windows:
@@ -28,10 +30,6 @@ def latency_us(model: Forecaster, windows: Windows, calls: int = 2000) -> tuple[
     One prediction is what a control loop asks for each step: the student's next value
     (:meth:`~forecasters.load.student.StudentForecaster.predict_next`), the other models' H-step forecast.
     """
-    from threadpoolctl import threadpool_limits
-
-    from forecasters.load.student import StudentForecaster
-
     one = windows.take(np.array([0]))
     if isinstance(model, StudentForecaster):
         recent, hour = one.history[0, -model.lookback:], float(one.hour[0])

@@ -1,6 +1,6 @@
 """The torch modules: TCN teacher, point-wise MLP student, LSTM/GRU baselines. Training only; see ``training``.
 
-Inputs are already scaled (see :class:`forecasters.load.training.Scaling`): ``seq`` (B, 2, L) holds the
+Inputs are already scaled (see :func:`forecasters.load.training.sequence_inputs`): ``seq`` (B, 2, L) holds the
 history minus its last value and the history itself; ``extra`` (B, E) holds the last value, the time of day
 and the known load minus the last value. Every module predicts scaled residuals over the reference.
 """

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from forecasters.load.student import StudentForecaster
-from simulator.errors import UserError
+from simulator.common.errors import UserError
 
 
 def to_onnx(student: StudentForecaster, path: Path) -> Path:

@@ -1,8 +1,9 @@
 """Train the teacher, the distilled student, its ablations and the baselines on one data source, and save them.
 
-Data sources: ``simulated`` (the simulator at four cluster sizes and seeds for training and validation, the
-test part of a fifth size and seed for testing), ``philly`` (the shipped occupancy trace) or a user's CSV.
-Splits are chronological within every series (70 / 15 / 15 %).
+The data come as :class:`DataSplits` (chronological within every series, 70 / 15 / 15 %), made by
+:func:`simulator.training_data.load_series.load_data` from ``simulated`` (the simulator at four cluster sizes
+and seeds for training and validation, the test part of a fifth size and seed for testing), ``philly`` (the
+shipped occupancy trace) or a user's CSV.
 """
 
 from __future__ import annotations
@@ -10,28 +11,22 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from forecasters.load.base import Forecaster
 from forecasters.load.baselines import KnownLoad, NLinear, Persistence, SeasonalNaive
 from forecasters.load.sequence import RecurrentForecaster, TeacherForecaster
-from forecasters.load.series import (
-    DEFAULT_CASES,
-    TEST_CASE,
-    LoadSeries,
-    philly_series,
-    read_load_csv,
-    simulated_series,
-    split,
-)
+from forecasters.load.series import LoadSeries
 from forecasters.load.student import StudentForecaster
 from forecasters.load.training import TrainSettings
-from simulator.atomic import write_text_atomic
+from simulator.common.atomic import write_text_atomic
 
 
 @dataclass(frozen=True)
 class DataSplits:
+    """Train, validation and test series of one data source (``name``)."""
+
     name: str
     train: list[LoadSeries]
     val: list[LoadSeries]
@@ -40,19 +35,6 @@ class DataSplits:
     @property
     def has_known(self) -> bool:
         return self.train[0].known is not None
-
-
-def load_data(source: str, days: float | None = None) -> DataSplits:
-    """``simulated``, ``philly`` or a CSV path; ``days`` shortens the simulated runs (tests)."""
-    if source == "simulated":
-        cases = [replace(c, days=days) if days else c for c in DEFAULT_CASES]
-        parts = [split(simulated_series(c)) for c in cases]
-        test_case = replace(TEST_CASE, days=days) if days else TEST_CASE
-        return DataSplits(source, [p[0] for p in parts], [p[1] for p in parts],
-                          [split(simulated_series(test_case))[2]])
-    series = philly_series() if source == "philly" else read_load_csv(Path(source))
-    train, val, test = split(series)
-    return DataSplits(source, [train], [val], [test])
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,13 @@
 """Load series the forecasters learn from: facility IT load per unit of rated capacity, at 1-minute steps.
 
 Why per unit: a model trained on a 64-server cluster must serve a 1,000-server one; dividing by the rated IT
-power makes the load a fraction (idle ~0.2, full ~1) whatever the size. Three sources:
+power makes the load a fraction (idle ~0.2, full ~1) whatever the size. A series may carry the *known load*
+(:func:`known_load`): what the jobs already running imply for each of the next H minutes (a scheduler knows
+their square waves and end times; new arrivals are what a forecaster must guess).
 
-- :func:`simulated_series`: the simulator's own metered IT power, for several cluster sizes and seeds, with the
-  *known load*: what the jobs already running imply for each of the next H minutes (the simulator knows their
-  square waves and end times; new arrivals are what a forecaster must guess).
-- :func:`philly_series`: real occupancy of Microsoft's Philly cluster (busy nodes of 420, 1-min, 73 days) turned
-  into power: a busy GPU draws the mean power that the power model predicts for Philly-calibrated jobs on a P100,
-  an idle one its idle power. No job list exists, so no known load.
-- :func:`read_load_csv`: a user's own series, ``time,load_kw[,capacity_kw]``.
+Where series come from: a user's CSV (:func:`read_load_csv`, ``time,load_kw[,capacity_kw]``); dcsim's own runs
+and the shipped Philly occupancy (:mod:`simulator.training_data.load_series`, which runs the simulator and so
+lives above it); a running scenario's meters (:func:`simulator.grid.forecast.run_series`).
 """
 
 from __future__ import annotations
@@ -20,11 +18,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simulator.errors import UserError
+from simulator.common.errors import UserError
 
 STEP_S = 60
 HORIZON = 15
-PHILLY_FILE = Path(__file__).resolve().parents[2] / "data" / "philly" / "philly_node_sequence.csv"
 
 
 @dataclass(frozen=True)
@@ -56,55 +53,6 @@ def split(series: LoadSeries, fractions: tuple[float, float] = (0.7, 0.15)) -> t
     return series.slice(0, a, "/train"), series.slice(a, b, "/val"), series.slice(b, n, "/test")
 
 
-# ---------------------------------------------------------------------------------------------------------------
-# Simulated
-
-
-@dataclass(frozen=True)
-class SimulatedCase:
-    servers: int
-    seed: int
-    days: float = 14.0
-    calibration: str = "kalos"
-
-
-DEFAULT_CASES = (SimulatedCase(32, 1), SimulatedCase(64, 2), SimulatedCase(128, 3), SimulatedCase(256, 4))
-"""Train on four sizes and seeds; :data:`TEST_CASE` is a size and seed none of them has."""
-TEST_CASE = SimulatedCase(96, 11)
-
-
-def simulated_series(case: SimulatedCase, horizon: int = HORIZON) -> LoadSeries:
-    """Run a one-week-style scenario of ``case`` at 1-min metering and return its per-unit IT load."""
-    from simulator.config import Scenario
-    from simulator.runner import simulate
-
-    scenario = Scenario.model_validate({
-        "name": f"forecast-{case.servers}x8-seed{case.seed}",
-        "cluster": {"servers": case.servers, "gpus_per_server": 8, "gpu": "A100-80GB", "scheduler": "easy"},
-        "workload": {"kind": "synthetic", "calibration": case.calibration, "target_utilization": 0.74,
-                     "daily_amplitude": 0.3, "weekend_factor": 0.7},
-        "simulation": {"start": "2023-07-03T00:00:00", "duration": f"{case.days * 24}h", "warmup": "2d",
-                       "resolution": f"{STEP_S}s", "seed": case.seed},
-    })
-    result = simulate(scenario)
-    return run_series(scenario, result.timeseries["it_power_kw"].to_numpy(), result.jobs, horizon=horizon)
-
-
-def run_series(scenario, it_power_kw: np.ndarray, jobs: pd.DataFrame, offset_s: float = 0.0,
-               horizon: int = HORIZON) -> LoadSeries:
-    """A simulated run's IT load (1-min bins starting ``offset_s`` before t = 0) per unit, with its known load."""
-    from simulator.catalog import gpu_spec
-
-    cluster = scenario.cluster
-    spec = gpu_spec(cluster.gpu)
-    rated_w = cluster.rated_it_w
-    floor_w = cluster.it_power_w(spec.idle_w * cluster.total_gpus)
-    shifted = jobs.assign(start_s=jobs["start_s"] + offset_s, end_s=jobs["end_s"] + offset_s)
-    known = known_load(shifted, spec.idle_w, len(it_power_kw), horizon) / cluster.psu_efficiency
-    start = pd.Timestamp(scenario.simulation.start) - pd.Timedelta(seconds=offset_s)
-    return LoadSeries(scenario.name, start, np.asarray(it_power_kw) * 1e3 / rated_w, (floor_w + known) / rated_w)
-
-
 def known_load(jobs: pd.DataFrame, idle_w: float, n: int, horizon: int, dt: float = STEP_S) -> np.ndarray:
     """Extra GPU power above idle (W) that jobs running at the end of bin ``i`` imply for bin ``i + k``.
 
@@ -134,32 +82,6 @@ def known_load(jobs: pd.DataFrame, idle_w: float, n: int, horizon: int, dt: floa
         frac = end[partial] / dt - (full_end[partial] + k)
         np.add.at(out[:, k - 1], full_end[partial], extra[partial] * np.clip(frac, 0.0, 1.0))
     return out
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Philly occupancy
-
-
-def philly_series(path: Path = PHILLY_FILE, gpu: str = "P100", gpus_per_node: int = 8, seed: int = 0) -> LoadSeries:
-    """Busy nodes of the Philly trace as per-unit power (see module docstring); a node is ``gpus_per_node`` GPUs."""
-    from forecasters.power import AnalyticPowerModel
-    from simulator.catalog import gpu_spec
-    from simulator.config import Scenario
-    from simulator.workload import synthetic_jobs
-
-    frame = pd.read_csv(path, parse_dates=["time"])
-    spec = gpu_spec(gpu)
-    scenario = Scenario.model_validate({"name": "philly", "cluster": {"servers": 64, "gpu": gpu},
-                                        "workload": {"kind": "synthetic", "calibration": "philly"},
-                                        "simulation": {"duration": "7d", "warmup": "0h", "seed": seed}})
-    sample = synthetic_jobs(scenario, np.random.default_rng(seed), 0.0, 7 * 86400.0)
-    waves = AnalyticPowerModel().predict(sample)
-    period = waves["peak_duration_s"] + waves["valley_duration_s"]
-    mean_w = (waves["peak_power_w"] * waves["peak_duration_s"] + waves["valley_power_w"] * waves["valley_duration_s"])
-    busy_w = float(np.average(mean_w / period, weights=sample["num_gpus"] * sample["duration_s"]))
-    busy = frame["active"].to_numpy(float) / frame["total"].to_numpy(float)
-    values = (spec.idle_w + busy * (busy_w - spec.idle_w)) / spec.tdp_w
-    return LoadSeries("philly", frame["time"].iloc[0], values)
 
 
 # ---------------------------------------------------------------------------------------------------------------

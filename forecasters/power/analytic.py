@@ -29,7 +29,8 @@ import numpy as np
 import pandas as pd
 
 from forecasters.power.base import PowerModel
-from simulator.catalog import gpu_spec
+from simulator.common.catalog import gpu_spec
+from simulator.common.families import FAMILIES, ModelFamily
 
 CHECKPOINT_BYTES_PER_PARAM = 16.0
 CHECKPOINT_BANDWIDTH_BPS = 2e9
@@ -39,15 +40,9 @@ GPUS_PER_NODE = 8
 
 
 @dataclass(frozen=True)
-class Family:
-    """Reference configuration and constants of one model family."""
+class Family(ModelFamily):
+    """A family's reference job (:data:`simulator.common.families.FAMILIES`) and this model's constants for it."""
 
-    params: float
-    flops_per_sample: float  # forward FLOPs per sample at the reference size
-    batch_size: int  # per GPU
-    size: int  # image side in pixels, or sequence length in tokens
-    dataset_size: int  # samples per epoch
-    size_exponent: float  # 2 for images (pixels), 1 for sequences (tokens)
     peak_util: float
     valley_util: float
     batch_slope: float  # k_f
@@ -75,55 +70,56 @@ PUBLISHED = (
 )
 
 
-def _calibrated(example: PublishedExample, **reference) -> Family:
-    """Solve a family's constants from a published example at its reference configuration."""
+def _calibrated(example: PublishedExample, batch_slope: float, batch_speedup: float) -> Family:
+    """Solve a family's constants from a published example at the family's reference configuration."""
+    reference = FAMILIES[example.family]
     spec = gpu_spec(example.gpu)
     span = spec.tdp_w - spec.idle_w
-    compute = reference["dataset_size"] * 3 * reference["flops_per_sample"]
+    compute = reference.dataset_size * 3 * reference.flops_per_sample
     mfu = compute / (example.num_gpus * spec.tensor_tflops * 1e12 * example.peak_s)
-    checkpoint_s = reference["params"] * CHECKPOINT_BYTES_PER_PARAM / CHECKPOINT_BANDWIDTH_BPS
+    checkpoint_s = reference.params * CHECKPOINT_BYTES_PER_PARAM / CHECKPOINT_BANDWIDTH_BPS
     return Family(
+        **vars(reference),
         peak_util=(example.peak_w - spec.idle_w) / span,
         valley_util=(example.valley_w - spec.idle_w) / span,
+        batch_slope=batch_slope,
+        batch_speedup=batch_speedup,
         mfu=mfu,
         sync_s=example.valley_s - checkpoint_s,
-        **reference,
     )
 
 
-FAMILIES: dict[str, Family] = {
-    # ViT-B/16 on ImageNet-1k (86.6 M params, 17.6 GFLOPs at 224 px): calibrated.
-    "vit": _calibrated(
-        PUBLISHED[0], params=86.6e6, flops_per_sample=17.6e9, batch_size=64, size=224, dataset_size=1_281_167,
-        size_exponent=2.0, batch_slope=0.05, batch_speedup=0.10,
-    ),
-    # BERT-base fine-tuning on SQuAD v1.1 (110 M params, 2 x params x 384 tokens forward): calibrated.
-    "bert": _calibrated(
-        PUBLISHED[1], params=110e6, flops_per_sample=2 * 110e6 * 384, batch_size=32, size=384,
-        dataset_size=88_641, size_exponent=1.0, batch_slope=0.047, batch_speedup=0.05,
-    ),
-    # ResNet-50 on ImageNet (25.6 M, 4.1 GFLOPs): Zeus A40 at full limit draws ~0.8 TDP, flat in batch;
-    # mfu 0.10 is ~2,600 images/s per A100, the usual mixed-precision figure.
-    "resnet": Family(25.6e6, 4.1e9, 128, 224, 1_281_167, 2.0, 0.80, 0.03, 0.0, 0.10, 0.10, 8.0),
-    # VGG-16 on ImageNet (138 M, 15.5 GFLOPs): dense convolutions, the most power-hungry CNN here;
-    # mfu 0.13 is ~870 images/s per A100.
-    "vgg": Family(138e6, 15.5e9, 64, 224, 1_281_167, 2.0, 0.85, 0.03, 0.0, 0.10, 0.13, 10.0),
-    # MobileNetV2 on ImageNet (3.5 M, 0.3 GFLOPs): memory- and loader-bound, low power that rises with batch
-    # (Zeus ShuffleNetV2: slope 0.07-0.09 of TDP per ln(batch), time exponent about -0.5); mfu 0.008 is
-    # ~2,800 images/s per A100.
-    "mobilenet": Family(3.5e6, 0.3e9, 256, 224, 1_281_167, 2.0, 0.45, 0.02, 0.07, 0.50, 0.008, 6.0),
-    # GPT-style decoder, 7 B params, 2048-token sequences; an "epoch" is one checkpoint interval (200 k
-    # sequences on 64 GPUs, ~36 min on A100), the valley the checkpoint and its barrier. Peak at 0.95 of the
-    # idle-to-TDP span: LLM pretraining runs near the power limit (AcmeTrace Kalos A100s: p90 404 W of 400 W).
-    "gpt": Family(7e9, 2 * 7e9 * 2048, 8, 2048, 200_000, 1.0, 0.95, 0.05, 0.02, 0.02, 0.40, 20.0),
+def _estimated(name: str, peak_util: float, valley_util: float, batch_slope: float, batch_speedup: float,
+               mfu: float, sync_s: float) -> Family:
+    return Family(**vars(FAMILIES[name]), peak_util=peak_util, valley_util=valley_util, batch_slope=batch_slope,
+                  batch_speedup=batch_speedup, mfu=mfu, sync_s=sync_s)
+
+
+CALIBRATED: dict[str, Family] = {
+    # ViT-B/16 and BERT-base: solved from the published A800 examples.
+    "vit": _calibrated(PUBLISHED[0], batch_slope=0.05, batch_speedup=0.10),
+    "bert": _calibrated(PUBLISHED[1], batch_slope=0.047, batch_speedup=0.05),
+    # ResNet-50: Zeus A40 at full limit draws ~0.8 TDP, flat in batch; mfu 0.10 is ~2,600 images/s per A100,
+    # the usual mixed-precision figure.
+    "resnet": _estimated("resnet", 0.80, 0.03, 0.0, 0.10, 0.10, 8.0),
+    # VGG-16: dense convolutions, the most power-hungry CNN here; mfu 0.13 is ~870 images/s per A100.
+    "vgg": _estimated("vgg", 0.85, 0.03, 0.0, 0.10, 0.13, 10.0),
+    # MobileNetV2: memory- and loader-bound, low power that rises with batch (Zeus ShuffleNetV2: slope 0.07-0.09
+    # of TDP per ln(batch), time exponent about -0.5); mfu 0.008 is ~2,800 images/s per A100.
+    "mobilenet": _estimated("mobilenet", 0.45, 0.02, 0.07, 0.50, 0.008, 6.0),
+    # GPT-style 7 B decoder: ~36 min per checkpoint interval on A100, the valley the checkpoint and its
+    # barrier. Peak at 0.95 of the idle-to-TDP span: LLM pretraining runs near the power limit (AcmeTrace
+    # Kalos A100s: p90 404 W of 400 W).
+    "gpt": _estimated("gpt", 0.95, 0.05, 0.02, 0.02, 0.40, 20.0),
 }
+"""This model's constants per family, on top of each family's reference job."""
 
 
 class AnalyticPowerModel(PowerModel):
     """The closed-form model in this module's docstring, with the scikit-learn predict/get_params API."""
 
     def __init__(self, families: dict[str, Family] | None = None):
-        self.families = FAMILIES if families is None else families
+        self.families = CALIBRATED if families is None else families
 
     def get_params(self, deep: bool = True) -> dict:
         return {"families": self.families}

@@ -6,14 +6,15 @@ from abc import ABC, abstractmethod
 
 import pandas as pd
 
-from simulator.jobs import WAVE_COLUMNS
+from forecasters.power.capping import default_curve
+from simulator.common.jobs import WAVE_COLUMNS
 
 
 class PowerModel(ABC):
     """Predicts the per-GPU square wave of each job from its metadata, in the scikit-learn style.
 
-    ``predict`` takes a frame with the metadata columns of :data:`simulator.jobs.METADATA_COLUMNS` (one row a
-    job) and returns a frame with the model's targets (the four :data:`simulator.jobs.WAVE_COLUMNS` for a model
+    ``predict`` takes a frame with the metadata columns of :data:`simulator.common.jobs.METADATA_COLUMNS` (one row a
+    job) and returns a frame with the model's targets (the four :data:`simulator.common.jobs.WAVE_COLUMNS` for a model
     the simulator uses) on the same index. Vectorised over rows: a year-long scenario has ~10^6 jobs.
 
     Power capping: where ``jobs`` has a ``power_limit`` column (W per GPU; NaN for none), the predicted wave is
@@ -36,8 +37,6 @@ class PowerModel(ABC):
     def predict(self, jobs: pd.DataFrame) -> pd.DataFrame:
         waves = self._predict_uncapped(jobs)
         if "power_limit" in jobs.columns and set(WAVE_COLUMNS) <= set(waves.columns) and not self.models_power_limit():
-            from forecasters.power.capping import default_curve
-
             waves = default_curve().apply(waves, jobs["power_limit"].to_numpy(float))
         return waves
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from simulator.atomic import write_text_atomic
+from simulator.common.atomic import write_text_atomic
 
 CURVE_FILE = Path(__file__).with_name("models") / "capping_zeus.json"
 BIN_EDGES = (0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2)

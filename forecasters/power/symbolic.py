@@ -21,11 +21,11 @@ import pandas as pd
 from sklearn.feature_selection import mutual_info_regression
 
 from forecasters.power.base import PowerModel
-from forecasters.power.data import numeric_features
 from forecasters.power.formula import FUNCTIONS, Token, evaluate, to_infix
-from simulator.atomic import write_text_atomic
-from simulator.errors import UserError
-from simulator.jobs import WAVE_COLUMNS
+from forecasters.power.schema import numeric_features
+from simulator.common.atomic import write_text_atomic
+from simulator.common.errors import UserError
+from simulator.common.jobs import WAVE_COLUMNS
 
 PUBLISHED_SETTINGS = {
     "population_size": 15_000,
