@@ -28,6 +28,18 @@ def test_imports_run_one_way():
     assert "Contracts: 3 kept, 0 broken." in proc.stdout
 
 
+def test_every_room_is_in_the_layers_contract():
+    """A new subpackage of simulator/ must take its place in the layers (else nothing checks its imports), and the
+    README's Architecture table must name it."""
+    pyproject, readme = (ROOT / "pyproject.toml").read_text(), (ROOT / "README.md").read_text()
+    layers = re.search(r'type = "layers"\nlayers = \[(.*?)\]', pyproject, flags=re.S).group(1)
+    listed = set(re.findall(r"simulator\.(\w+)", layers))
+    rooms = {p.parent.name for p in (ROOT / "simulator").glob("*/__init__.py")}
+    assert rooms == listed, f"not in the layers: {rooms - listed}; in the layers, not in simulator/: {listed - rooms}"
+    architecture = readme.split("## Architecture", 1)[1].split("\n## ", 1)[0]
+    assert all(f"`simulator/{room}/`" in architecture for room in rooms)
+
+
 def test_ci_runs_the_readme_commands_verbatim():
     readme = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```bash\n(.*?)```", readme, flags=re.S)

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.feature_selection import mutual_info_regression
 
 from forecasters.power.base import PowerModel
 from forecasters.power.formula import FUNCTIONS, Token, evaluate, to_infix
@@ -130,6 +129,8 @@ def select_features(features: pd.DataFrame, target: np.ndarray, threshold: float
     A feature is selected when either reaches ``threshold``. Mutual information catches the nonlinear
     dependencies (power against power limit: flat, then linear) that correlation misses.
     """
+    from sklearn.feature_selection import mutual_info_regression  # fitting only: predicting needs numpy alone
+
     usable = [c for c in features.columns if features[c].nunique() > 1]
     report = []
     if usable:

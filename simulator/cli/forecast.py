@@ -1,6 +1,6 @@
 """``dcsim forecast train | eval | export``: the load forecasters from the command line.
 
-torch is imported only where a model that needs it trains or runs, so ``dcsim run`` works without it.
+Kept apart from :mod:`simulator.cli.main` so that ``dcsim run`` does not import torch.
 """
 
 from __future__ import annotations
@@ -11,15 +11,8 @@ from typing import Annotated
 
 import typer
 
-from forecasters.load import load_forecaster
-from forecasters.load.evaluate import evaluate as run_evaluation
-from forecasters.load.onnx_export import to_onnx
-from forecasters.load.pipeline import TINY, Sizes, save_all, train_all
-from forecasters.load.student import StudentForecaster
-from forecasters.load.training import TrainSettings
 from simulator.cli.terminal import console, guard, print_table
 from simulator.common.errors import UserError
-from simulator.training_data.load_series import load_data
 
 forecast_app = typer.Typer(help="Load forecasters: train the teacher and student, evaluate, export.",
                            no_args_is_help=True)
@@ -40,6 +33,10 @@ def train(
     tiny: Annotated[bool, typer.Option(help="Tiny models and short simulated runs (for tests).")] = False,
 ) -> None:
     """Train the TCN teacher, the distilled student, its ablations and the baselines; save each under OUT."""
+    from forecasters.load.pipeline import TINY, Sizes, save_all, train_all
+    from forecasters.load.training import TrainSettings
+    from simulator.training_data.load_series import load_data
+
     def body():
         settings = TrainSettings(epochs=epochs, batches_per_epoch=batches, seed=seed, threads=threads)
         with console.status(f"preparing {data} load series"):
@@ -56,6 +53,8 @@ def train(
 
 
 def _models_in(folder: Path) -> dict:
+    from forecasters.load import load_forecaster
+
     if (folder / "config.json").exists():
         return {folder.name: load_forecaster(folder)}
     found = sorted(p.parent for p in folder.glob("*/config.json"))
@@ -72,6 +71,9 @@ def evaluate(
     timing: Annotated[bool, typer.Option(help="Measure latency and throughput too.")] = True,
 ) -> None:
     """Errors at 1, 5 and 15 steps on the held-out test part, with size and speed, for every model in DIR."""
+    from forecasters.load.evaluate import evaluate as run_evaluation
+    from simulator.training_data.load_series import load_data
+
     def body():
         models = _models_in(folder)
         with console.status(f"evaluating on {data}"):
@@ -96,6 +98,10 @@ def export(
     onnx: Annotated[bool, typer.Option("--onnx", help="Write student.onnx beside the weights.")] = False,
 ) -> None:
     """Export the student (ONNX)."""
+    from forecasters.load import load_forecaster
+    from forecasters.load.onnx_export import to_onnx
+    from forecasters.load.student import StudentForecaster
+
     def body():
         if not onnx:
             raise UserError("choose a format: --onnx")

@@ -22,9 +22,6 @@ from simulator.cli.terminal import console, fail, print_table
 from simulator.cli.trace import trace_app
 from simulator.common.errors import UserError
 from simulator.config import Scenario, load_scenario
-from simulator.report.grid_report import comparison
-from simulator.report.run_report import format_value, metric_rows, write_outputs
-from simulator.run.pipeline import simulate
 
 app = typer.Typer(
     name="dcsim",
@@ -95,6 +92,9 @@ def run(
     seed: Annotated[int | None, typer.Option("--seed", help="Override simulation.seed.", min=0)] = None,
 ) -> None:
     """Simulate a scenario and write time series, jobs, metrics, plots and report.html."""
+    from simulator.report.run_report import metric_rows, write_outputs
+    from simulator.run.pipeline import simulate
+
     try:
         scenario = load_scenario(scenario_file, seed=seed)
         progress = LazyProgress(f"simulating {scenario.name}")
@@ -109,6 +109,9 @@ def run(
     print_table(f"{scenario.name} (seed {scenario.simulation.seed}, policy {scenario.policy.label})",
                 ("metric", "value", "unit"), metric_rows(result.metrics))
     if result.grid is not None:
+        from simulator.report.grid_report import comparison
+        from simulator.report.run_report import format_value
+
         compared = comparison(result.grid)
         values = compared.drop(columns="unit")
         print_table(f"grid coordination: policy {scenario.policy.label} against none", ["metric", *compared.columns],

@@ -1,4 +1,7 @@
-"""``dcsim power ...`` and ``dcsim profile``: fit, evaluate, compare and apply job power models; read power logs."""
+"""``dcsim power ...`` and ``dcsim profile``: fit, evaluate, compare and apply job power models; read power logs.
+
+Kept apart from :mod:`simulator.cli.main` so that ``dcsim run`` does not import scikit-learn or gplearn.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +13,9 @@ from typing import Annotated
 import numpy as np
 import pandas as pd
 import typer
-import yaml
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from forecasters.power import compare as comparison
-from forecasters.power.capping import CappingCurve
-from forecasters.power.compare import mre, mse
-from forecasters.power.power_csv import load_power_data, read_power_csv, read_power_job, write_power_csv
-from forecasters.power.profile import profile_log
-from forecasters.power.symbolic import ALL, SymbolicPowerModel
-from forecasters.power.synthetic import synthetic_dataset
-from forecasters.power.zeus import read_zeus
 from simulator.cli.terminal import console, guard, print_table
 from simulator.common.errors import UserError
 
@@ -73,6 +67,9 @@ def fit(
     group_by: GroupBy = "model",
 ) -> None:
     """Fit a symbolic power model: one readable formula per target and model family."""
+    from forecasters.power.power_csv import load_power_data
+    from forecasters.power.symbolic import ALL, SymbolicPowerModel
+
     def body():
         frame = load_power_data(data, target or [])
         targets = _targets(frame, target, str(data[0]))
@@ -100,6 +97,8 @@ def fit(
 
 
 def _load_model(path: Path):
+    from forecasters.power.symbolic import SymbolicPowerModel
+
     return SymbolicPowerModel.load(path)
 
 
@@ -110,6 +109,9 @@ def evaluate(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Mean relative error and mean squared error of a fitted model on data."""
+    from forecasters.power.compare import mre, mse
+    from forecasters.power.power_csv import load_power_data
+
     def body():
         model = _load_model(model_file)
         frame = load_power_data(data, model.targets)
@@ -141,6 +143,9 @@ def compare(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Symbolic regression against MLP, linear, ridge, lasso and gradient boosting (mean +- std)."""
+    from forecasters.power import compare as comparison
+    from forecasters.power.power_csv import load_power_data
+
     def body():
         frame = load_power_data(data, target or [])
         targets = _targets(frame, target, str(data[0]))
@@ -183,6 +188,10 @@ def predict(
     jobs_file: Annotated[Path, typer.Argument(metavar="JOB.yaml|JOBS.csv")],
 ) -> None:
     """Predict the square wave of one job (YAML mapping) or many (CSV in the power-data schema)."""
+    import yaml
+
+    from forecasters.power.power_csv import read_power_csv, read_power_job
+
     def body():
         model = _load_model(model_file)
         if jobs_file.suffix.lower() in (".yaml", ".yml"):
@@ -209,6 +218,9 @@ def synthetic(
     noise: Annotated[float, typer.Option(min=0.0, help="Relative noise on the targets.")] = 0.03,
 ) -> None:
     """Write a synthetic, calibrated power dataset (the analytic model plus noise) for fitting and teaching."""
+    from forecasters.power.power_csv import write_power_csv
+    from forecasters.power.synthetic import synthetic_dataset
+
     write_power_csv(synthetic_dataset(rows, np.random.default_rng(seed), noise), out)
     console.print(f"wrote {rows} synthetic jobs to {out}")
 
@@ -219,6 +231,9 @@ def capping(
     out: Annotated[Path, typer.Option("--out", "-o", help="Curve JSON to write.")],
 ) -> None:
     """Refit the power-capping curve from Zeus power-limit sweeps (summary_power_<gpu>.csv)."""
+    from forecasters.power.capping import CappingCurve
+    from forecasters.power.zeus import read_zeus
+
     def body():
         sweeps = pd.concat([read_zeus(p) for p in data], ignore_index=True)
         curve = CappingCurve.fit(sweeps, source=", ".join(p.name for p in data))
@@ -239,6 +254,8 @@ def profile(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Extract the square wave (peak and valley power and durations) from a measured power log."""
+    from forecasters.power.profile import profile_log
+
     def body():
         profiles = profile_log(log)
         if as_json:

@@ -7,18 +7,19 @@ extended sweep resumes with the same ``--out``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from distributed import Client
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from simulator.cli.terminal import console, errors, fail, print_table
-from simulator.common.atomic import write_text_atomic
 from simulator.common.errors import UserError
-from simulator.report.sweep_report import best_rows, designs, write_report
-from simulator.sweep.runner import RESULTS_FILE, Results, dask_client, pending, run_points
-from simulator.sweep.spec import Point, Sweep, load_sweep
+
+if TYPE_CHECKING:  # dask and the sweep modules load when the command runs, not with every dcsim command
+    from distributed import Client
+
+    from simulator.sweep.runner import Results
+    from simulator.sweep.spec import Point, Sweep
 
 SHOWN_ERRORS = 5
 SHOWN_BEST = 12
@@ -39,6 +40,11 @@ def sweep(
     )] = None,
 ) -> None:
     """Run a parameter sweep on Dask: rows in results.parquet as points finish, a Pareto report in report.html."""
+    from simulator.common.atomic import write_text_atomic
+    from simulator.report.sweep_report import best_rows, designs, write_report
+    from simulator.sweep.runner import RESULTS_FILE, Results, dask_client, pending
+    from simulator.sweep.spec import load_sweep
+
     lost: list[str] = []
     try:
         if scheduler is not None and workers is not None:
@@ -88,6 +94,8 @@ def sweep(
 
 def _run_with_progress(plan: Sweep, todo: list[Point], results: Results, client: Client) -> list[str]:
     """Run the points under a rich progress bar that counts every point back, failed ones too."""
+    from simulator.sweep.runner import run_points
+
     progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn(), TimeRemainingColumn(),
                         console=console)
