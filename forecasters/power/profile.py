@@ -5,14 +5,17 @@ log is not a clean wave: samples go missing, readings are noisy, the job ramps u
 after it. So the extraction resamples onto a uniform grid (gaps stay unknown), splits power into two levels
 (k-means, then again over the active stretch alone so idle cannot pull the threshold), labels samples with
 hysteresis, keeps only peaks and valleys whose both ends were observed, and averages them over epochs with
-outliers dropped. It refuses (:class:`NoPeriodicPattern`) rather than report numbers for a log whose levels are
-not clearly apart, that lingers between them, or whose periods do not repeat.
+outliers dropped. Real valleys are irregular (short synchronisation dips, now and then a long checkpoint), so
+every one of the four numbers is also reported as median, spread and count over all epochs, and valleys that
+clearly come in two kinds are reported per kind. It refuses (:class:`NoPeriodicPattern`) only a log with no
+two-level structure: levels not clearly apart, power lingering between them, or fewer than two periods.
 """
 
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -34,10 +37,14 @@ EDGE_FRACTION = 0.1
 """A level is read away from its segment's edges (this many intervals, or this fraction of it, whichever is
 longer), where power is still moving between levels."""
 MIN_PERIODS = 2
-"""One period could be a coincidence; two that agree are a pattern."""
-MAX_PERIOD_DEVIATION = 0.25
-MIN_REGULAR_FRACTION = 0.75
-"""At least this share of the complete periods must lie within MAX_PERIOD_DEVIATION of their median."""
+"""One period could be a coincidence; two are a pattern (irregular ones too: their spread is reported)."""
+KIND_RATIO = 2.0
+KIND_GAP_SPREADS = 4.0
+KIND_MIN_COUNT = 2
+"""Valleys are of two kinds when, sorted by duration, the shortest of the long ones lasts at least KIND_RATIO
+times the longest of the short ones, that gap (in log duration) is KIND_GAP_SPREADS times the spread within
+either kind, and each kind has KIND_MIN_COUNT valleys: a checkpoint every few epochs, not the jitter of one
+valley length, and not one stall (an outlier, which the wave's means leave out)."""
 MAX_TIME_BETWEEN_LEVELS = 0.15
 """Share of its time a square wave may spend in the middle half between its levels (on its edges); a sine
 spends over 20% there."""
@@ -54,11 +61,38 @@ class NoPeriodicPattern(UserError):
 
 
 @dataclass(frozen=True)
+class Spread:
+    """One of the four numbers over every epoch it was measured in, outliers included."""
+
+    median: float
+    spread: float  # 1.4826 x the median absolute deviation: a standard deviation that outliers do not inflate
+    count: int
+
+    @classmethod
+    def of(cls, values: np.ndarray) -> Spread:
+        median = float(np.median(values))
+        return cls(median, 1.4826 * float(np.median(np.abs(values - median))), int(values.size))
+
+
+@dataclass(frozen=True)
+class ValleyKind:
+    """Valleys of one kind (``short``: synchronisation dips; ``long``: checkpoints, evaluation)."""
+
+    name: str
+    duration_s: Spread
+    power_w: Spread
+    share: float  # of all complete valleys
+
+
+@dataclass(frozen=True)
 class WaveProfile:
     """A measured square wave per GPU, with the spread (standard deviation) across the epochs it came from.
 
-    ``epochs`` counts the complete periods (valley start to next valley start) found; each average and spread
-    leaves out that quantity's outlying epochs, so one long checkpoint does not widen every spread.
+    ``epochs`` counts the complete periods (valley start to next valley start) found. The four numbers of the
+    wave and their ``_std`` are means and standard deviations that leave out each quantity's outlying epochs,
+    so one long checkpoint does not widen every spread; where the valleys come in two kinds the wave's valley
+    is instead the mean over both, so that one wave per job keeps the log's epoch rate and energy, and
+    ``valley_kinds`` says how they split. ``peak_power`` ... ``valley_duration`` describe every epoch.
     """
 
     peak_power_w: float
@@ -71,16 +105,23 @@ class WaveProfile:
     valley_duration_std_s: float
     period_s: float
     epochs: int
+    peak_power: Spread
+    peak_duration: Spread
+    valley_power: Spread
+    valley_duration: Spread
+    valley_kinds: tuple[ValleyKind, ...] = ()  # empty unless the valleys clearly come in two kinds
 
-    def to_dict(self) -> dict[str, float | int]:
-        """Plain numbers by field name, for JSON output and tables."""
+    def to_dict(self) -> dict:
+        """Plain numbers by field name (each :class:`Spread` as a dict), for JSON output and tables."""
         return asdict(self)
 
 
-def profile_log(path: Path) -> dict[str, WaveProfile]:
-    """The square wave of every GPU of a log; a GPU without one stops the whole profile, named in the error."""
+def profile_log(path: Path, time_col: str | None = None, power_col: Sequence[str] | str | None = None,
+                ) -> dict[str, WaveProfile]:
+    """The square wave of every GPU of a log; a GPU without one stops the whole profile, named in the error.
+    ``time_col`` and ``power_col`` pick the columns where the header is ambiguous (:func:`read_power_log`)."""
     return {key: extract_square_wave(t, p, source=f"{path}: GPU {key}")
-            for key, (t, p) in read_power_log(path).items()}
+            for key, (t, p) in read_power_log(path, time_col, power_col).items()}
 
 
 def extract_square_wave(t: np.ndarray, p: np.ndarray, source: str = "log") -> WaveProfile:
@@ -105,7 +146,8 @@ def extract_square_wave(t: np.ndarray, p: np.ndarray, source: str = "log") -> Wa
                       np.concatenate([peak_res, valley_res]), grid_t[[active.start, active.stop - 1]])
     _check_two_levels(source, g[runs.starts[valleys[0]]:runs.stops[valleys[-1]]], low, high)
     periods = _periods(edges, valleys)
-    _check_periods(source, periods)
+    if periods.size < MIN_PERIODS:
+        _refuse(source, f"found {periods.size} complete peak+valley period(s); need at least {MIN_PERIODS}")
     return _profile(peak_w, edges[peaks + 1] - edges[peaks], valley_w, edges[valleys + 1] - edges[valleys],
                     periods, dt)
 
@@ -277,19 +319,6 @@ def _periods(edges: np.ndarray, valleys: np.ndarray) -> np.ndarray:
     return edges[valleys[consecutive] + 2] - edges[valleys[consecutive]]
 
 
-def _check_periods(source: str, periods: np.ndarray) -> None:
-    """Most periods, not all, must agree with the median: one stall read as a valley splits one period in two
-    and one long checkpoint stretches another, and neither should cost the profile (its averages drop them)."""
-    if periods.size < MIN_PERIODS:
-        _refuse(source, f"found {periods.size} complete peak+valley period(s); need at least {MIN_PERIODS}")
-    median = float(np.median(periods))
-    regular = int(np.count_nonzero(np.abs(periods - median) <= MAX_PERIOD_DEVIATION * median))
-    if regular < max(MIN_PERIODS, MIN_REGULAR_FRACTION * periods.size):
-        _refuse(source, f"only {regular} of {periods.size} periods ({periods.min():.1f} s to {periods.max():.1f} s) "
-                        f"are within {MAX_PERIOD_DEVIATION:.0%} of their median {median:.1f} s; "
-                        f"need {MIN_REGULAR_FRACTION:.0%} and at least {MIN_PERIODS}")
-
-
 def _check_two_levels(source: str, g: np.ndarray, low: float, high: float) -> None:
     """A square wave only passes between its levels on its edges; a sine or a ramp lingers there. Judged from
     the first valley to the last, the stretch the profile comes from, so the ramp-up does not count."""
@@ -313,13 +342,42 @@ def _robust(values: np.ndarray, floor: float) -> tuple[float, float]:
     return float(kept.mean()), float(kept.std(ddof=1)) if kept.size > 1 else 0.0
 
 
+def _valley_kinds(valley_w: np.ndarray, valley_s: np.ndarray, dt: float) -> tuple[ValleyKind, ...]:
+    """Short and long valleys where their durations split clearly in two (:data:`KIND_RATIO`), else none."""
+    if valley_s.size < 3:
+        return ()
+    order = np.argsort(valley_s, kind="stable")
+    logs = np.log(np.maximum(valley_s[order], dt))
+    cut = int(np.argmax(np.diff(logs))) + 1
+    short, long = logs[:cut], logs[cut:]
+    gap = logs[cut] - logs[cut - 1]
+    if min(short.size, long.size) < KIND_MIN_COUNT:
+        return ()
+    within = max(1.4826 * float(np.median(np.abs(part - np.median(part)))) for part in (short, long))
+    if gap < math.log(KIND_RATIO) or gap < KIND_GAP_SPREADS * within:
+        return ()
+    kinds = []
+    for name, rows in (("short", order[:cut]), ("long", order[cut:])):
+        kinds.append(ValleyKind(name, Spread.of(valley_s[rows]), Spread.of(valley_w[rows]),
+                                rows.size / valley_s.size))
+    return tuple(kinds)
+
+
 def _profile(peak_w: np.ndarray, peak_s: np.ndarray, valley_w: np.ndarray, valley_s: np.ndarray,
              periods: np.ndarray, dt: float) -> WaveProfile:
     """Power floors at 1% of the level and duration floors at 1.5 intervals keep noise-free epochs together."""
     peak_power, peak_power_std = _robust(peak_w, 0.01 * float(np.median(peak_w)))
-    valley_power, valley_power_std = _robust(valley_w, 0.01 * float(np.median(valley_w)))
     peak_duration, peak_duration_std = _robust(peak_s, 1.5 * dt)
-    valley_duration, valley_duration_std = _robust(valley_s, 1.5 * dt)
+    kinds = _valley_kinds(valley_w, valley_s, dt)
+    if kinds:  # both kinds are the job's: the wave keeps their mean, so its epoch rate and energy are the log's
+        valley_duration, valley_duration_std = float(valley_s.mean()), float(valley_s.std(ddof=1))
+        valley_power = float(np.average(valley_w, weights=valley_s))
+        valley_power_std = float(valley_w.std(ddof=1))
+        period = float(periods.mean())
+    else:
+        valley_duration, valley_duration_std = _robust(valley_s, 1.5 * dt)
+        valley_power, valley_power_std = _robust(valley_w, 0.01 * float(np.median(valley_w)))
+        period = _robust(periods, 1.5 * dt)[0]
     return WaveProfile(
         peak_power_w=peak_power,
         peak_duration_s=peak_duration,
@@ -329,6 +387,11 @@ def _profile(peak_w: np.ndarray, peak_s: np.ndarray, valley_w: np.ndarray, valle
         peak_duration_std_s=peak_duration_std,
         valley_power_std_w=valley_power_std,
         valley_duration_std_s=valley_duration_std,
-        period_s=_robust(periods, 1.5 * dt)[0],
+        period_s=period,
         epochs=int(periods.size),
+        peak_power=Spread.of(peak_w),
+        peak_duration=Spread.of(peak_s),
+        valley_power=Spread.of(valley_w),
+        valley_duration=Spread.of(valley_s),
+        valley_kinds=kinds,
     )

@@ -250,18 +250,24 @@ def capping(
 
 
 def profile(
-    log: Annotated[Path, typer.Argument(metavar="LOG.csv", help="nvidia-smi CSV or time,power CSV.")],
+    log: Annotated[Path, typer.Argument(metavar="LOG.csv", help="A CSV with a time column and power column(s): "
+                                        "nvidia-smi, DCGM fields, time,power, one column per GPU, ...")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    time_col: Annotated[str | None, typer.Option("--time-col", help="The time column, where several could be.")]
+    = None,
+    power_col: Annotated[list[str] | None, typer.Option(
+        "--power-col", help="The power column (repeat, or comma-separate, for one column per GPU).")] = None,
 ) -> None:
     """Extract the square wave (peak and valley power and durations) from a measured power log."""
     from forecasters.power.profile import profile_log
 
     def body():
-        profiles = profile_log(log)
+        profiles = profile_log(log, time_col, power_col)
         if as_json:
             print(json.dumps({gpu: p.to_dict() for gpu, p in profiles.items()}, indent=2))
             return
-        table = Table(title=f"square wave per GPU in {log} (median +- std over epochs)")
+        table = Table(title=f"square wave per GPU in {log}: the wave (mean +- std of regular epochs), then "
+                            "median / spread / count over every epoch")
         for col in ("GPU", "epochs", "peak W", "peak s", "valley W", "valley s"):
             table.add_column(col, justify="right")
         for gpu, p in profiles.items():
@@ -269,6 +275,11 @@ def profile(
                           f"{p.peak_duration_s:.2f} +- {p.peak_duration_std_s:.2f}",
                           f"{p.valley_power_w:.1f} +- {p.valley_power_std_w:.1f}",
                           f"{p.valley_duration_s:.2f} +- {p.valley_duration_std_s:.2f}")
+            table.add_row("", "", *(f"{s.median:.4g} / {s.spread:.3g} / {s.count}" for s in
+                                    (p.peak_power, p.peak_duration, p.valley_power, p.valley_duration)))
+            for kind in p.valley_kinds:
+                table.add_row("", f"{kind.name} valleys", "", "", f"{kind.power_w.median:.1f}",
+                              f"{kind.duration_s.median:.2f} ({kind.share:.0%}, {kind.duration_s.count})")
         console.print(table)
 
     guard(body)

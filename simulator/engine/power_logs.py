@@ -1,11 +1,12 @@
 """Measured power replay: a job that carries a recorded power log draws that log, looped, instead of a square wave.
 
-A log (an nvidia-smi CSV or a ``time,power`` CSV, read by :func:`forecasters.power.power_log.read_power_log`, the
-reader behind ``dcsim profile``) is a step function: each sample's power holds until the next sample, and the
-last sample's time is where the loop ends and starts again (its value is not used; for a log sampled every
-100 ms this drops one interval out of thousands, and it lets a log say exactly how long it lasts). A log of
-several GPUs is replayed as their mean: one GPU of the job draws the mean of the logged GPUs (each held before
-its first and after its last sample), and the job draws that times its GPU count, from its start.
+A log (any CSV :func:`forecasters.power.power_log.read_power_log` reads: nvidia-smi, DCGM fields, ``time,power``,
+one column per GPU; the reader behind ``dcsim profile``) is a step function: each sample's power holds until the
+next sample, and the last sample's time is where the loop ends and starts again (its value is not used; for a
+log sampled every 100 ms this drops one interval out of thousands, and it lets a log say exactly how long it
+lasts). A log of several GPUs is replayed as their mean: one GPU of the job draws the mean of the logged GPUs
+(each held before its first and after its last sample), and the job draws that times its GPU count, from its
+start.
 
 Energy is exact: the cumulative energy of a step function is piecewise linear, so the energy between any two
 times is a difference of interpolated values plus whole loops, and the meter gets per-bin energies from it,
