@@ -128,3 +128,21 @@ def test_profile_of_a_flat_log_says_so(tmp_path):
     log.write_text("time,power\n" + "".join(f"{t},100\n" for t in range(600)))
     result = runner.invoke(app, ["profile", str(log)])
     assert result.exit_code == 2 and "no periodic" in result.output
+
+
+def test_compare_leaves_each_gpu_out(tmp_path):
+    frame = synthetic_dataset(120, np.random.default_rng(2))
+    frame = frame[frame["gpu"].isin(["V100", "A40", "H100-SXM"])]
+    data = tmp_path / "gpus.csv"
+    write_power_csv(frame, data)
+    args = ["power", "compare", str(data), "-t", "peak_power_w", "--holdout", "gpu", "--physics", *TINY]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["holdout"] == "gpu" and out["physics"] and set(out["mre"]) == set(frame["gpu"])
+    assert out["test_rows"] == frame["gpu"].value_counts().to_dict()
+    assert all(set(v["peak_power_w"]) >= {"SymbolicRegression", "GradientBoosting", "MLP"} for v in out["mre"].values())
+    table = runner.invoke(app, args, env={"COLUMNS": "200"})
+    assert table.exit_code == 0 and "peak_power_w: test MRE % with each gpu left out" in table.output
+    bad = runner.invoke(app, ["power", "compare", str(data), "--holdout", "rack", *TINY])
+    assert bad.exit_code == 2 and "--holdout rack: no such column" in bad.output

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from forecasters.power import symbolic
-from forecasters.power.compare import baselines, compare, split_811, summarize
+from forecasters.power.compare import baselines, compare, leave_one_out, per_group, split_811, summarize
 from forecasters.power.formula import evaluate, to_infix
 from forecasters.power.symbolic import (
     ALL,
@@ -23,7 +23,8 @@ from forecasters.power.symbolic import (
     scaled_mae,
     select_features,
 )
-from forecasters.power.synthetic import synthetic_dataset
+from forecasters.power.synthetic import synthetic_dataset, synthetic_waves
+from simulator.common.catalog import gpu_spec
 from simulator.common.errors import UserError
 from simulator.common.jobs import WAVE_COLUMNS
 
@@ -199,3 +200,62 @@ def test_compare_scores_every_method_on_the_same_splits():
     train, val, test = split_811(100, np.random.default_rng(0))
     assert (len(train), len(val), len(test)) == (80, 10, 10)
     assert len(set(train) | set(val) | set(test)) == 100
+
+
+@pytest.mark.parametrize("kind", ["", "envelope", "roofline"])
+@pytest.mark.parametrize("log", [False, True])
+def test_physics_references_invert(kind, log):
+    jobs = synthetic_dataset(60, np.random.default_rng(6))
+    features = candidate_features(jobs)
+    values = jobs["peak_power_w"].to_numpy(float) if kind != "roofline" else jobs["peak_duration_s"].to_numpy(float)
+    fitted = symbolic.to_fitted(values, kind, log, features)
+    assert np.allclose(symbolic.from_fitted(fitted, kind, log, features), values, rtol=1e-12)
+    if kind == "":
+        assert np.array_equal(fitted, np.log(values) if log else values)  # no reference: exactly as before
+
+
+def _one_gpu(gpu: str, n: int, seed: int) -> pd.DataFrame:
+    """Synthetic jobs of one GPU at its TDP: the analytic model's power share does not depend on the GPU."""
+    jobs = synthetic_dataset(n, np.random.default_rng(seed), noise=0.01)
+    jobs["gpu"] = gpu
+    jobs["power_limit"] = gpu_spec(gpu).tdp_w
+    return synthetic_waves(jobs.drop(columns=list(WAVE_COLUMNS)), np.random.default_rng(seed), noise=0.01)
+
+
+def test_physics_formulas_hold_on_a_gpu_they_were_not_fitted_on():
+    """Fitted on V100 jobs alone and asked about H100 jobs (TDP 300 W against 700 W): the envelope carries the
+    hardware, so the physics formula transfers and the plain one, which learned V100 watts, cannot."""
+    train, test = _one_gpu("V100", 300, 7), _one_gpu("H100-SXM", 200, 8)
+    errors = {}
+    for physics in (False, True):
+        model = SymbolicPowerModel(["peak_power_w"], group_by=None, physics=physics, **TINY).fit(train)
+        pred = model.predict(test)["peak_power_w"].to_numpy()
+        errors[physics] = float(np.mean(np.abs(pred / test["peak_power_w"].to_numpy() - 1)))
+    assert errors[True] < 0.1 < 0.3 < errors[False]
+
+
+def test_physics_model_round_trips_its_reference(tmp_path):
+    model = SymbolicPowerModel(["peak_power_w"], group_by=None, physics=True, **TINY).fit(_one_gpu("A40", 100, 9))
+    model.save(tmp_path / "m.json")
+    again = SymbolicPowerModel.load(tmp_path / "m.json")
+    assert again.formulas["peak_power_w"][ALL].reference == "envelope" and again.physics
+    jobs = _one_gpu("A100-80GB", 30, 10)
+    assert np.allclose(again.predict(jobs), model.predict(jobs))
+    assert "gpu_idle_w" in again.formulas["peak_power_w"][ALL].readable()
+
+
+def test_leave_one_group_out_tests_each_group_once_on_the_others_fit():
+    frame = pd.concat([_one_gpu("V100", 60, 11), _one_gpu("A40", 50, 12), _one_gpu("T4", 40, 13)],
+                      ignore_index=True)
+    folds = leave_one_out(frame["gpu"], np.random.default_rng(0))
+    assert [name for name, *_ in folds] == ["A40", "T4", "V100"]
+    for name, train, val, test in folds:
+        assert set(frame["gpu"].iloc[test]) == {name} and name not in set(frame["gpu"].iloc[np.r_[train, val]])
+        assert len(train) + len(val) + len(test) == len(frame) and len(val) == round(0.1 * (len(frame) - len(test)))
+    results = compare(frame, ["peak_power_w"], holdout="gpu", physics=True, group_by=None,
+                      sr_settings={"population_size": 50, "generations": 2})
+    assert len(results) == 3 * 6 and set(results["holdout"]) == {"A40", "T4", "V100"}
+    table = per_group(results)
+    assert list(table.index) == ["A40", "T4", "V100"] and ("peak_power_w", "SymbolicRegression") in table.columns
+    with pytest.raises(ValueError, match="holdout: no column 'rack'"):
+        compare(frame, ["peak_power_w"], holdout="rack")

@@ -4,8 +4,13 @@ Each repeat shuffles the rows with its own seed and splits them 80 % train, 10 %
 baselines choose their hyperparameters on the validation rows (grids below); symbolic regression has none to
 choose and fits on the training rows like the rest, one formula per model family. Every baseline sees the
 features symbolic regression selected for its all-rows formula (they include what identifies a family) and
-the same target transform (log for durations). Reported: mean relative error
-(MRE) and mean squared error (MSE) on the test rows, mean and standard deviation over repeats.
+the same target transform (log for durations; with ``physics``, the physics reference of
+:data:`~forecasters.power.symbolic.PHYSICS_REFERENCES` too). Reported: mean relative error (MRE) and mean
+squared error (MSE) on the test rows, mean and standard deviation over repeats.
+
+``holdout`` (a column such as ``gpu`` or ``model``) replaces the random splits by leave-one-group-out: for each
+value of the column, every method fits on the other groups' rows (9:1 train : validation, seeded) and is tested
+on that group alone, which is how a model is used on a GPU or a network it has never seen measured.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from sklearn.neural_network import MLPRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from forecasters.power.symbolic import ALL, SymbolicPowerModel, candidate_features
+from forecasters.power.symbolic import ALL, SymbolicPowerModel, candidate_features, from_fitted, to_fitted
 
 ALPHAS = tuple(float(a) for a in np.logspace(-4, 1, 11))  # 1e-4 .. 10, as the issue asks
 
@@ -57,6 +62,17 @@ def split_811(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray,
     order = rng.permutation(n)
     n_train, n_val = round(0.8 * n), round(0.1 * n)
     return order[:n_train], order[n_train : n_train + n_val], order[n_train + n_val :]
+
+
+def leave_one_out(groups: pd.Series, rng: np.random.Generator) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+    """(group, train, validation, test) per value of ``groups``: the group is the test, the rest split 9:1."""
+    folds = []
+    for name in sorted(groups.astype(str).unique()):
+        test = np.flatnonzero(groups.astype(str).to_numpy() == name)
+        rest = rng.permutation(np.flatnonzero(groups.astype(str).to_numpy() != name))
+        n_val = max(1, round(0.1 * rest.size))
+        folds.append((name, rest[n_val:], rest[:n_val], test))
+    return folds
 
 
 def mre(y: np.ndarray, pred: np.ndarray) -> float:
@@ -92,37 +108,53 @@ def compare(
     n_jobs: int = 1,
     group_by: str | Sequence[str] | None = "model",
     progress: Callable[[int, int], None] | None = None,
+    holdout: str | None = None,
+    physics: bool = False,
 ) -> pd.DataFrame:
-    """One row per (repeat, target, method): test MRE and MSE, in the target's own units."""
+    """One row per (repeat or held-out group, target, method): test MRE and MSE, in the target's own units."""
     features = candidate_features(frame)
+    if holdout is not None:
+        if holdout not in frame.columns:
+            raise ValueError(f"holdout: no column {holdout!r} in the data")
+        splits = [(0, name, *fold) for name, *fold in leave_one_out(frame[holdout], np.random.default_rng(seed))]
+    else:
+        splits = [(r, None, *split_811(len(frame), np.random.default_rng(seed + r))) for r in range(repeats)]
     rows = []
-    steps, done = repeats * len(targets), 0
-    for repeat in range(repeats):
-        train, val, test = split_811(len(frame), np.random.default_rng(seed + repeat))
+    steps, done = len(splits) * len(targets), 0
+    for repeat, group, train, val, test in splits:
         for target in targets:
             sr = SymbolicPowerModel([target], published=published, random_state=seed + repeat, n_jobs=n_jobs,
-                                    group_by=group_by, **(sr_settings or {}))
+                                    group_by=group_by, physics=physics, **(sr_settings or {}))
             sr.fit(frame.iloc[train])
             formula = sr.formulas[target][ALL]
             y = frame[target].to_numpy(float)
             predictions = {"SymbolicRegression": sr.predict(frame.iloc[test])[target].to_numpy(float)}
             x = features[formula.features].to_numpy(float)
-            t = np.log(y) if formula.log_target else y
+            t = to_fitted(y, formula.reference, formula.log_target, features)
             for name, (estimator, grid) in baselines(seed + repeat).items():
                 model = _best_on_validation(estimator, grid, x, t, train, val)
-                raw = model.predict(x[test])
-                predictions[name] = np.exp(raw) if formula.log_target else raw
+                predictions[name] = from_fitted(model.predict(x[test]), formula.reference, formula.log_target,
+                                                features.iloc[test])
             for name, pred in predictions.items():
-                rows.append({"repeat": repeat, "target": target, "method": name,
-                             "mre": mre(y[test], pred), "mse": mse(y[test], pred)})
+                rows.append({"repeat": repeat, "holdout": group, "target": target, "method": name,
+                             "mre": mre(y[test], pred), "mse": mse(y[test], pred), "rows": len(test)})
             done += 1
             if progress:
                 progress(done, steps)
     return pd.DataFrame(rows)
 
 
+METHODS = ["SymbolicRegression", "MLP", "Linear", "Ridge", "Lasso", "GradientBoosting"]
+
+
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
     """Mean and standard deviation over repeats, one row per method, columns per target and metric."""
     table = results.groupby(["method", "target"])[["mre", "mse"]].agg(["mean", "std"]).unstack("target")
-    order = ["SymbolicRegression", "MLP", "Linear", "Ridge", "Lasso", "GradientBoosting"]
-    return table.reindex([m for m in order if m in table.index])
+    return table.reindex([m for m in METHODS if m in table.index])
+
+
+def per_group(results: pd.DataFrame) -> pd.DataFrame:
+    """Leave-one-group-out results: test MRE per held-out group (rows) and (target, method) (columns)."""
+    table = results.pivot_table(index="holdout", columns=["target", "method"], values="mre", aggfunc="mean")
+    methods = [m for m in METHODS if m in results["method"].unique()]
+    return table.reindex(columns=pd.MultiIndex.from_product([sorted(results["target"].unique()), methods]))

@@ -180,7 +180,7 @@ def _layout(path: Path, line: int, header: list[_Column], time_col: str | None,
         indices = [named(name, "--power-col") for name in chosen]
         if len(indices) == 1:
             return _Layout(time, gpu, {"0": indices[0]})
-        return _Layout(time, None, {_gpu_key(header[i], k): i for k, i in enumerate(indices)})
+        return _Layout(time, None, _wide_keys(header, indices))
     generic = [i for i, c in enumerate(header) if c.plain in POWER_NAMES and i != time]
     wide = [i for i, c in enumerate(header) if PER_GPU.fullmatch(c.plain) and i not in (time, gpu)]
     if len(generic) == 1:
@@ -189,15 +189,21 @@ def _layout(path: Path, line: int, header: list[_Column], time_col: str | None,
         listed = ", ".join(header[i].written for i in generic)
         raise UserError(f"{path}:{line}: several power columns ({listed}); name the one to read with --power-col")
     if wide:
-        return _Layout(time, None, {_gpu_key(header[i], k): i for k, i in enumerate(wide)})
+        return _Layout(time, None, _wide_keys(header, wide))
     raise UserError(f"{path}:{line}: no power column (expected one of {', '.join(POWER_NAMES)}, one per GPU such "
                     f"as gpu0_power_w, or name it with --power-col), got {_clip(got)!r}")
 
 
-def _gpu_key(column: _Column, position: int) -> str:
-    """A wide log's GPU key: the number in the column's name (``gpu3_power`` -> "3"), else its position."""
-    match = PER_GPU.fullmatch(column.plain)
-    return next((g for g in match.groups() if g is not None), str(position)) if match else str(position)
+def _wide_keys(header: list[_Column], indices: list[int]) -> dict[str, int]:
+    """A wide log's GPU keys: the number in each column's name (``gpu3_power`` -> "3"), else the names as
+    written, where a column has no number or two columns have the same one."""
+    numbers = []
+    for i in indices:
+        match = PER_GPU.fullmatch(header[i].plain)
+        numbers.append(next((g for g in match.groups() if g is not None), None) if match else None)
+    if None in numbers or len(set(numbers)) < len(numbers):
+        return {header[i].written: i for i in indices}
+    return dict(zip(numbers, indices, strict=True))
 
 
 def _times(texts: list[str], where: Callable[[int], str], column: _Column) -> np.ndarray:

@@ -63,6 +63,37 @@ LOG_FEATURES = ("params", "flops_per_sample", "batch_size", "image_size", "datas
 LOG_TARGETS = frozenset({"peak_duration_s", "valley_duration_s", "time_per_epoch"})
 """Targets fitted in log space by default: durations range over orders of magnitude, powers do not."""
 
+PHYSICS_REFERENCES = {"average_power": "envelope", "peak_power_w": "envelope", "valley_power_w": "envelope",
+                      "time_per_epoch": "roofline", "peak_duration_s": "roofline"}
+"""With ``physics=True``, what a target is measured against, so that one formula can hold on GPUs it was not
+fitted on: a power as its share of the GPU's envelope, (P - idle) / (min(limit, TDP) - idle), and a compute
+time against the roofline time of its FLOPs at the GPU's dense tensor peak (``log_work_s``), so the formula
+fits an inverse efficiency. The checkpoint valley's duration has no such reference and stays as it is."""
+
+
+def reference(kind: str, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(base, span) of a physics reference for each row: a target is fitted as (value - base) / span."""
+    if kind == "envelope":
+        idle, tdp = features["gpu_idle_w"].to_numpy(float), features["gpu_tdp_w"].to_numpy(float)
+        cap = np.minimum(features["power_limit"].to_numpy(float), tdp) if "power_limit" in features else tdp
+        return idle, cap - idle
+    if kind == "roofline":
+        return np.zeros(len(features)), np.exp(features["log_work_s"].to_numpy(float))
+    return np.zeros(len(features)), np.ones(len(features))
+
+
+def to_fitted(values: np.ndarray, kind: str, log: bool, features: pd.DataFrame) -> np.ndarray:
+    """A target in the space its formula is fitted in: against its physics reference, then logarithm."""
+    base, span = reference(kind, features)
+    ratio = (values - base) / span
+    return np.log(ratio) if log else ratio
+
+
+def from_fitted(fitted: np.ndarray, kind: str, log: bool, features: pd.DataFrame) -> np.ndarray:
+    """The inverse of :func:`to_fitted`: a prediction back in the target's own units."""
+    base, span = reference(kind, features)
+    return base + span * (np.exp(fitted) if log else fitted)
+
 
 @dataclass
 class TargetFormula:
@@ -79,6 +110,7 @@ class TargetFormula:
     formula: str = ""
     selection: list[dict] = field(default_factory=list)  # per candidate feature: pearson, mutual_info, selected
     train_mae_scaled: float | None = None
+    reference: str = ""  # the physics reference the target is fitted against (PHYSICS_REFERENCES), if any
 
     def predict(self, features: pd.DataFrame) -> np.ndarray:
         z = {
@@ -88,13 +120,15 @@ class TargetFormula:
         if not z:
             z = {"_rows": np.zeros(len(features))}
         value = self.target_mean + self.target_scale * evaluate(self.tokens, z)
-        return np.exp(value) if self.log_target else value
+        return from_fitted(value, self.reference, self.log_target, features)
 
     def readable(self) -> str:
         """The formula in the units of the target, for the README and ``dcsim power fit``."""
         sign = "-" if self.target_scale < 0 else "+"  # linear scaling may fit a falling line
         inner = f"{self.target_mean:.6g} {sign} {abs(self.target_scale):.6g} * {self.formula}"
-        lhs = f"log({self.target})" if self.log_target else self.target
+        against = {"envelope": f"({self.target} - gpu_idle_w) / (min(power_limit, gpu_tdp_w) - gpu_idle_w)",
+                   "roofline": f"{self.target} / exp(log_work_s)"}.get(self.reference, self.target)
+        lhs = f"log({against})" if self.log_target else against
         used = set(self.tokens)
         scaled = ", ".join(
             f"z_{n} = ({n} - {m:.6g}) / {s:.6g}"
@@ -206,7 +240,7 @@ class SymbolicPowerModel(PowerModel):
     def __init__(self, targets: Sequence[str] = WAVE_COLUMNS, published: bool = False, random_state: int = 0,
                  n_jobs: int = 1, log_targets: Sequence[str] | None = None,
                  group_by: str | Sequence[str] | None = "model",
-                 min_group_rows: int = 20, **settings):
+                 min_group_rows: int = 20, physics: bool = False, **settings):
         self.targets = list(targets)
         self.published = published
         self.random_state = random_state
@@ -214,6 +248,7 @@ class SymbolicPowerModel(PowerModel):
         self.log_targets = sorted(LOG_TARGETS & set(self.targets)) if log_targets is None else list(log_targets)
         self.group_by = group_by
         self.min_group_rows = min_group_rows
+        self.physics = physics
         self.settings = settings
         self.formulas: dict[str, dict[str, TargetFormula]] = {}  # target -> group -> formula
         self.metadata: dict = {}
@@ -221,7 +256,7 @@ class SymbolicPowerModel(PowerModel):
     def get_params(self, deep: bool = True) -> dict:
         return {"targets": self.targets, "published": self.published, "random_state": self.random_state,
                 "n_jobs": self.n_jobs, "log_targets": self.log_targets, "group_by": self.group_by,
-                "min_group_rows": self.min_group_rows, **self.settings}
+                "min_group_rows": self.min_group_rows, "physics": self.physics, **self.settings}
 
     def gp_settings(self) -> dict:
         base = PUBLISHED_SETTINGS if self.published else QUICK_SETTINGS
@@ -268,7 +303,8 @@ class SymbolicPowerModel(PowerModel):
         from gplearn.genetic import SymbolicRegressor
 
         log_target = target in self.log_targets
-        t = np.log(values) if log_target else values
+        kind = self.reference_of(target)
+        t = to_fitted(values, kind, log_target, features)
         selection = select_features(features, t, random_state=self.random_state)
         chosen = [row["feature"] for row in selection if row["selected"]]
         varying = {row["feature"] for row in selection}  # the report covers exactly the non-constant features
@@ -296,7 +332,11 @@ class SymbolicPowerModel(PowerModel):
         return TargetFormula(target=target, features=chosen, feature_mean=mean.tolist(), feature_scale=scale.tolist(),
                              target_mean=t_mean + t_scale * offset, target_scale=t_scale * slope,
                              log_target=log_target, tokens=tokens, formula=to_infix(tokens), selection=selection,
-                             train_mae_scaled=float(regressor._program.raw_fitness_))
+                             train_mae_scaled=float(regressor._program.raw_fitness_), reference=kind)
+
+    def reference_of(self, target: str) -> str:
+        """The physics reference ``target`` is fitted against: none unless ``physics``."""
+        return PHYSICS_REFERENCES.get(target, "") if self.physics else ""
 
     def _group_columns(self) -> list[str]:
         return [self.group_by] if isinstance(self.group_by, str) else list(self.group_by or [])
@@ -319,6 +359,8 @@ class SymbolicPowerModel(PowerModel):
         if not self.formulas:
             raise RuntimeError("fit or load the model before predicting")
         features = candidate_features(jobs)
+        if not self.models_power_limit():  # fitted without a cap: a cap is the capping curve's (PowerModel.predict)
+            features = features.drop(columns=["power_limit", "limit_ratio"], errors="ignore")
         keys = self.family_of(jobs)
         out = pd.DataFrame(index=jobs.index, columns=list(self.formulas), dtype=float)
         for target, by_group in self.formulas.items():

@@ -29,6 +29,9 @@ Restarts = Annotated[int | None, typer.Option(
     min=1, help="Independent searches per formula; the best on the training rows is kept (default 3).")]
 GroupBy = Annotated[str, typer.Option(
     "--group-by", help="Columns that make a model family, comma-separated (one formula each); 'none': one formula.")]
+Physics = Annotated[bool, typer.Option(
+    "--physics", help="Fit powers as shares of the GPU's idle-to-limit envelope and compute times against their "
+                      "roofline time, so formulas can hold on GPUs they were not fitted on.")]
 
 
 def _search(population: int | None, generations: int | None, restarts: int | None) -> dict:
@@ -65,6 +68,7 @@ def fit(
     generations: Generations = None,
     restarts: Restarts = None,
     group_by: GroupBy = "model",
+    physics: Physics = False,
 ) -> None:
     """Fit a symbolic power model: one readable formula per target and model family."""
     from forecasters.power.power_csv import load_power_data
@@ -74,7 +78,8 @@ def fit(
         frame = load_power_data(data, target or [])
         targets = _targets(frame, target, str(data[0]))
         model = SymbolicPowerModel(targets, published=published_settings, random_state=seed, n_jobs=jobs,
-                                   group_by=_families(group_by), **_search(population, generations, restarts))
+                                   group_by=_families(group_by), physics=physics,
+                                   **_search(population, generations, restarts))
         began = time.perf_counter()
         with console.status(f"evolving formulas for {', '.join(targets)} on {len(frame)} rows"):
             model.fit(frame)
@@ -140,22 +145,32 @@ def compare(
     generations: Generations = None,
     restarts: Restarts = None,
     group_by: GroupBy = "model",
+    holdout: Annotated[str | None, typer.Option(
+        "--holdout", help="Leave one group out instead of random splits: a column such as gpu or model.")] = None,
+    physics: Physics = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """Symbolic regression against MLP, linear, ridge, lasso and gradient boosting (mean +- std)."""
+    """Symbolic regression against MLP, linear, ridge, lasso and gradient boosting (mean +- std, or per group
+    left out)."""
     from forecasters.power import compare as comparison
     from forecasters.power.power_csv import load_power_data
 
     def body():
         frame = load_power_data(data, target or [])
         targets = _targets(frame, target, str(data[0]))
+        if holdout is not None and holdout not in frame.columns:
+            raise UserError(f"--holdout {holdout}: no such column (columns: {', '.join(map(str, frame.columns))})")
+        folds = repeats if holdout is None else frame[holdout].nunique()
         with Progress(TextColumn("comparing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console, transient=True) as bar:
-            task = bar.add_task("", total=repeats * len(targets))
+            task = bar.add_task("", total=folds * len(targets))
             results = comparison.compare(frame, targets, repeats, seed, published_settings,
                                          _search(population, generations, restarts), n_jobs=jobs,
-                                         group_by=_families(group_by),
+                                         group_by=_families(group_by), holdout=holdout, physics=physics,
                                          progress=lambda done, total: bar.update(task, completed=done))
+        if holdout is not None:
+            _print_holdout(results, holdout, len(frame), physics, as_json)
+            return
         summary = comparison.summarize(results)
         if as_json:
             out = {m: {t: {f"{metric}_{stat}": float(summary.loc[m, (metric, stat, t)])
@@ -180,6 +195,29 @@ def compare(
         console.print(table)
 
     guard(body)
+
+
+def _print_holdout(results: pd.DataFrame, holdout: str, rows: int, physics: bool, as_json: bool) -> None:
+    """Leave-one-group-out: test MRE of every method on each group left out."""
+    from forecasters.power.compare import per_group
+
+    table = per_group(results)
+    if as_json:
+        out = {str(group): {t: {m: float(table.loc[group, (t, m)]) for m in table.columns.levels[1]}
+                            for t in table.columns.levels[0]} for group in table.index}
+        sizes = results.groupby("holdout")["rows"].first().astype(int).to_dict()
+        print(json.dumps({"rows": rows, "holdout": holdout, "physics": physics, "test_rows": sizes,
+                          "mre": out}, indent=2))
+        return
+    for target in table.columns.levels[0]:
+        shown = Table(title=f"{target}: test MRE % with each {holdout} left out (fitted on the others; {rows} rows)")
+        shown.add_column(f"{holdout} left out")
+        methods = list(table[target].columns)
+        for method in methods:
+            shown.add_column(method, justify="right")
+        for group in table.index:
+            shown.add_row(str(group), *(f"{100 * table.loc[group, (target, m)]:.2f}" for m in methods))
+        console.print(shown)
 
 
 @power_app.command()
