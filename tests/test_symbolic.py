@@ -259,3 +259,21 @@ def test_leave_one_group_out_tests_each_group_once_on_the_others_fit():
     assert list(table.index) == ["A40", "T4", "V100"] and ("peak_power_w", "SymbolicRegression") in table.columns
     with pytest.raises(ValueError, match="holdout: no column 'rack'"):
         compare(frame, ["peak_power_w"], holdout="rack")
+
+
+def test_a_physics_envelope_fitted_on_capped_jobs_is_the_cap_model():
+    """Fitted on jobs under power caps, the envelope min(limit, TDP) carries the cap: the capping curve is not
+    applied again, and a lower cap predicts less power."""
+    jobs = synthetic_dataset(300, np.random.default_rng(14), noise=0.01)
+    jobs["power_limit"] = jobs["gpu"].map(lambda g: gpu_spec(g).tdp_w) * np.random.default_rng(15).uniform(
+        0.5, 1.0, len(jobs))
+    jobs = synthetic_waves(jobs.drop(columns=list(WAVE_COLUMNS)), np.random.default_rng(16), noise=0.01)
+    model = SymbolicPowerModel(["peak_power_w"], group_by=None, physics=True, **TINY).fit(jobs)
+    assert model.models_power_limit()
+    probe = jobs.head(20).copy()
+    high = model.predict(probe.assign(power_limit=probe["gpu"].map(lambda g: gpu_spec(g).tdp_w)))["peak_power_w"]
+    low = model.predict(probe.assign(power_limit=probe["gpu"].map(lambda g: 0.5 * gpu_spec(g).tdp_w)))["peak_power_w"]
+    assert (low < high).all()
+    plain = SymbolicPowerModel(["peak_power_w"], group_by=None, **TINY).fit(jobs.assign(
+        power_limit=jobs["gpu"].map(lambda g: gpu_spec(g).tdp_w)))
+    assert not plain.models_power_limit()  # never capped in training: caps come from the capping curve

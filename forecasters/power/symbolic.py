@@ -288,7 +288,8 @@ class SymbolicPowerModel(PowerModel):
                 family: self._fit_one(features.iloc[rows], values[rows], target, offered=overall.features)
                 for family, rows in families.items()}
         self.metadata = {"rows": len(jobs), "gplearn": self.gp_settings(), "random_state": self.random_state,
-                         "groups": {ALL: len(jobs)} | {g: len(r) for g, r in families.items()}}
+                         "groups": {ALL: len(jobs)} | {g: len(r) for g, r in families.items()},
+                         "power_limit": "power_limit" in features.columns}
         return self
 
     def _fit_one(self, features: pd.DataFrame, values: np.ndarray, target: str,
@@ -352,8 +353,11 @@ class SymbolicPowerModel(PowerModel):
         return keys
 
     def models_power_limit(self) -> bool:
-        return any("power_limit" in f.features or "limit_ratio" in f.features
-                   for by_group in self.formulas.values() for f in by_group.values())
+        """Whether a cap is in the formulas: as a feature, or as the envelope of a physics target fitted on capped
+        jobs (then the capping curve must not be applied on top)."""
+        formulas = [f for by_group in self.formulas.values() for f in by_group.values()]
+        return any("power_limit" in f.features or "limit_ratio" in f.features for f in formulas) or (
+            self.metadata.get("power_limit", False) and any(f.reference == "envelope" for f in formulas))
 
     def _predict_uncapped(self, jobs: pd.DataFrame) -> pd.DataFrame:
         if not self.formulas:
