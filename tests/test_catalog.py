@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from simulator.common.catalog import GPUS, SOURCES, UNVERIFIED, gpu_spec
+from simulator.common.catalog import GPUS, SOURCES, UNVERIFIED, GpuSpec, described, gpu_spec
 
 ASKED = ("P100", "V100", "T4", "RTX6000", "A10", "A40", "A100-40GB", "A100-80GB", "A800", "H100-SXM", "H100-PCIe",
          "H200", "B200", "MI300X")
@@ -46,3 +46,15 @@ def test_fp32_rate_is_sms_times_lanes_times_clock(name):
     """Peak FP32 = SMs x lanes x 2 (a fused multiply-add) x boost clock: the three transcribed numbers agree."""
     spec = GPUS[name]
     assert spec.fp32_tflops == pytest.approx(spec.sms * FP32_LANES[name] * 2 * spec.boost_mhz * 1e6 / 1e12, rel=0.02)
+
+
+def test_a_described_gpu_is_known_inside_the_block_only():
+    spec = GpuSpec("X100", tdp_w=900.0, idle_w=90.0, tensor_tflops=1800.0, memory_gb=192)
+    with described([spec]):
+        assert gpu_spec("x100") is spec
+    with pytest.raises(KeyError, match="unknown GPU 'X100'"):
+        gpu_spec("X100")
+    with pytest.raises(ValueError, match="'a100' is the catalog's A100-80GB"), described([
+            GpuSpec("a100", tdp_w=400.0, idle_w=60.0, tensor_tflops=312.0, memory_gb=80)]):
+        pass
+    assert "a100" not in GPUS

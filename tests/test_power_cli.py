@@ -146,3 +146,38 @@ def test_compare_leaves_each_gpu_out(tmp_path):
     assert table.exit_code == 0 and "peak_power_w: test MRE % with each gpu left out" in table.output
     bad = runner.invoke(app, ["power", "compare", str(data), "--holdout", "rack", *TINY])
     assert bad.exit_code == 2 and "--holdout rack: no such column" in bad.output
+
+
+@pytest.mark.parametrize(("spec", "expected"), [
+    ("name: A100\ntdp_w: 400\nidle_w: 60\ntensor_tflops: 312\nmemory_gb: 80\n",
+     "gpu.yaml: 'A100' is the catalog's A100-80GB; describe a GPU under a name of its own"),
+    ("name: X100\ntdp_w: 400\nidle_w: 500\ntensor_tflops: 312\nmemory_gb: 80\n",
+     "gpu.yaml:1: (top level): Value error, expected idle_w below tdp_w"),
+    ("- name: X100\n  tdp_w: -4\n  idle_w: 5\n  tensor_tflops: 3\n  memory_gb: 8\n",
+     "gpu.yaml:2: 0.tdp_w: Input should be greater than 0 (got -4)"),
+    ("name: X100\ntdp_w: 900\nidle_w: 90\nmemory_gb: 192\n", "gpu.yaml:1: tensor_tflops: required field is missing"),
+    ("[1, 2]\n", "gpu.yaml:1: expected a mapping of GPU fields"),
+])
+def test_a_bad_gpu_description_is_one_line(tmp_path, spec, expected):
+    (tmp_path / "gpu.yaml").write_text(spec)
+    job = tmp_path / "job.yaml"
+    job.write_text("model: vit\nbatch_size: 64\nnum_gpus: 8\ngpu: X100\n")
+    result = runner.invoke(app, ["power", "predict", str(ROOT / "forecasters/power/models/symbolic_default.json"),
+                                 str(job), "--gpu-spec", str(tmp_path / "gpu.yaml")])
+    assert result.exit_code == 2 and expected in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_a_gpu_not_in_the_catalog_is_predicted_from_its_description(tmp_path):
+    """A planner's future GPU: only its ratings; the prediction scales with its envelope like a catalog GPU's."""
+    model = str(ROOT / "forecasters/power/models/symbolic_default.json")
+    (tmp_path / "gpu.yaml").write_text("name: X100\ntdp_w: 900\nidle_w: 90\ntensor_tflops: 1800\nmemory_gb: 192\n")
+    job = tmp_path / "job.yaml"
+    job.write_text("model: vit\nbatch_size: 64\nnum_gpus: 8\ngpu: X100\n")
+    unknown = runner.invoke(app, ["power", "predict", model, str(job)])
+    assert unknown.exit_code == 2 and "unknown GPU 'X100'" in unknown.output
+    result = runner.invoke(app, ["power", "predict", model, str(job), "--gpu-spec", str(tmp_path / "gpu.yaml")])
+    assert result.exit_code == 0, result.output
+    header, row = result.output.strip().splitlines()
+    values = dict(zip(header.split(","), row.split(","), strict=True))
+    assert values["gpu"] == "X100" and float(values["power_limit"]) == 900.0
+    assert 90.0 < float(values["valley_power_w"]) < float(values["peak_power_w"]) <= 900.0

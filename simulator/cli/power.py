@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +19,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from simulator.cli.terminal import console, guard, print_table
+from simulator.common.catalog import check_new, described
 from simulator.common.errors import UserError
+from simulator.config import load_gpu_specs
 
 power_app = typer.Typer(help="Job power models: fit, evaluate, compare, predict.", no_args_is_help=True)
 
@@ -29,6 +33,9 @@ Restarts = Annotated[int | None, typer.Option(
     min=1, help="Independent searches per formula; the best on the training rows is kept (default 3).")]
 GroupBy = Annotated[str, typer.Option(
     "--group-by", help="Columns that make a model family, comma-separated (one formula each); 'none': one formula.")]
+GpuSpecs = Annotated[Path | None, typer.Option(
+    "--gpu-spec", help="YAML describing GPUs the catalog lacks (name, tdp_w, idle_w, tensor_tflops, memory_gb, ...); "
+                       "jobs and data may then name them.")]
 Physics = Annotated[bool, typer.Option(
     "--physics", help="Fit powers as shares of the GPU's idle-to-limit envelope and compute times against their "
                       "roofline time, so formulas can hold on GPUs they were not fitted on.")]
@@ -112,6 +119,7 @@ def evaluate(
     model_file: Annotated[Path, typer.Argument(metavar="MODEL.json")],
     data: DataFiles,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    gpu_spec: GpuSpecs = None,
 ) -> None:
     """Mean relative error and mean squared error of a fitted model on data."""
     from forecasters.power.compare import mre, mse
@@ -119,8 +127,9 @@ def evaluate(
 
     def body():
         model = _load_model(model_file)
-        frame = load_power_data(data, model.targets)
-        predicted = model.predict(frame)
+        with _described(gpu_spec):
+            frame = load_power_data(data, model.targets)
+            predicted = model.predict(frame)
         scores = {t: {"mre": mre(frame[t].to_numpy(float), predicted[t].to_numpy()),
                       "mse": mse(frame[t].to_numpy(float), predicted[t].to_numpy()), "rows": len(frame)}
                   for t in model.targets}
@@ -224,6 +233,7 @@ def _print_holdout(results: pd.DataFrame, holdout: str, rows: int, physics: bool
 def predict(
     model_file: Annotated[Path, typer.Argument(metavar="MODEL.json")],
     jobs_file: Annotated[Path, typer.Argument(metavar="JOB.yaml|JOBS.csv")],
+    gpu_spec: GpuSpecs = None,
 ) -> None:
     """Predict the square wave of one job (YAML mapping) or many (CSV in the power-data schema)."""
     import yaml
@@ -232,20 +242,36 @@ def predict(
 
     def body():
         model = _load_model(model_file)
-        if jobs_file.suffix.lower() in (".yaml", ".yml"):
-            try:
-                job = yaml.safe_load(jobs_file.read_text())
-            except (OSError, yaml.YAMLError) as err:
-                raise UserError(f"{jobs_file}: cannot read job ({err})") from None
-            if not isinstance(job, dict):
-                raise UserError(f"{jobs_file}:1: expected a mapping of job metadata (model:, batch_size:, ...)")
-            frame = read_power_job(job, jobs_file)
-        else:
-            frame = read_power_csv(jobs_file, [])
-        predicted = model.predict(frame)
+        with _described(gpu_spec):
+            if jobs_file.suffix.lower() in (".yaml", ".yml"):
+                try:
+                    job = yaml.safe_load(jobs_file.read_text())
+                except (OSError, yaml.YAMLError) as err:
+                    raise UserError(f"{jobs_file}: cannot read job ({err})") from None
+                if not isinstance(job, dict):
+                    raise UserError(f"{jobs_file}:1: expected a mapping of job metadata (model:, batch_size:, ...)")
+                frame = read_power_job(job, jobs_file)
+            else:
+                frame = read_power_csv(jobs_file, [])
+            predicted = model.predict(frame)
         print(pd.concat([frame, predicted], axis=1).to_csv(index=False), end="")
 
     guard(body)
+
+
+@contextmanager
+def _described(path: Path | None) -> Iterator[None]:
+    """The GPUs of ``--gpu-spec``, known to the catalog while the command reads and predicts."""
+    if path is None:
+        yield
+        return
+    specs = load_gpu_specs(path)
+    try:
+        check_new(specs)
+    except ValueError as err:
+        raise UserError(f"{path}: {err}") from None
+    with described(specs):
+        yield
 
 
 @power_app.command()

@@ -23,6 +23,8 @@ ratings, throughputs, memory, SM count, clocks, architecture and year. Sources, 
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 
@@ -34,15 +36,16 @@ class GpuSpec:
     tdp_w: float
     idle_w: float
     tensor_tflops: float  # dense FP16/BF16 tensor (FP16 vector without tensor cores)
-    memory_gb: int
-    fp32_tflops: float
-    fp64_tflops: float
-    memory_bw_gbs: float
-    sms: int  # streaming multiprocessors (NVIDIA) or compute units (AMD)
-    base_mhz: float | None  # None where the vendor gives none
-    boost_mhz: float
-    architecture: str
-    year: int
+    memory_gb: float
+    # every catalog entry has the rest; a GPU a user describes (:func:`described`) may leave them unknown
+    fp32_tflops: float | None = None
+    fp64_tflops: float | None = None
+    memory_bw_gbs: float | None = None
+    sms: int | None = None  # streaming multiprocessors (NVIDIA) or compute units (AMD)
+    base_mhz: float | None = None  # None where the vendor gives none
+    boost_mhz: float | None = None
+    architecture: str = ""
+    year: int | None = None
     tf32_tflops: float | None = None
     fp8_tflops: float | None = None
     vendor: str = "NVIDIA"
@@ -163,3 +166,28 @@ def gpu_spec(name: str) -> GpuSpec:
         if key.lower() == wanted:
             return spec
     raise KeyError(f"unknown GPU {name!r}; known: {', '.join(GPUS)}")
+
+
+def check_new(specs: Sequence[GpuSpec]) -> None:
+    """Refuse (ValueError) a described GPU under a name the catalog already has: a datasheet entry is not
+    redefined by accident."""
+    for spec in specs:
+        try:
+            taken = gpu_spec(spec.name).name
+        except KeyError:
+            continue
+        raise ValueError(f"{spec.name!r} is the catalog's {taken}; describe a GPU under a name of its own")
+
+
+@contextmanager
+def described(specs: Sequence[GpuSpec]) -> Iterator[None]:
+    """GPUs a user describes (hardware not yet in the catalog, or not yet built), known to :func:`gpu_spec` inside
+    the block; names are checked by :func:`check_new`."""
+    check_new(specs)
+    added = {spec.name: spec for spec in specs}
+    GPUS.update(added)
+    try:
+        yield
+    finally:
+        for name in added:
+            del GPUS[name]

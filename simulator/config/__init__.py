@@ -4,7 +4,14 @@ The first step of the flow (scenario file -> validated config): every later laye
 none reads YAML. May import: :mod:`simulator.common` only.
 """
 
-from simulator.config.loading import describe_error, error_message, line_of, load_scenario, read_yaml
+from simulator.config.loading import (
+    describe_error,
+    error_message,
+    line_of,
+    load_gpu_specs,
+    load_scenario,
+    read_yaml,
+)
 from simulator.config.schema import (
     BatteryConfig,
     CappingConfig,
@@ -16,6 +23,7 @@ from simulator.config.schema import (
     DemandResponseEvent,
     FacilityConfig,
     FlatPrice,
+    GpuSpecConfig,
     GridConfig,
     OccupancyWorkload,
     OutputConfig,
@@ -34,8 +42,8 @@ from simulator.config.schema import (
 
 __all__ = [
     "BatteryConfig", "CappingConfig", "CarbonConfig", "ClusterConfig", "ConstantPue", "CurvePue", "DeferralConfig",
-    "DemandResponseEvent", "FacilityConfig", "FlatPrice", "GridConfig", "OccupancyWorkload", "OutputConfig",
-    "PolicyConfig", "PowerModelConfig", "Scenario", "SeriesPrice", "SimulationConfig", "SolarConfig",
-    "SyntheticWorkload", "TouPeriod", "TouPrice", "TraceWorkload", "describe_error", "error_message", "line_of",
-    "load_scenario", "parse_duration", "read_yaml",
+    "DemandResponseEvent", "FacilityConfig", "FlatPrice", "GpuSpecConfig", "GridConfig", "OccupancyWorkload",
+    "OutputConfig", "PolicyConfig", "PowerModelConfig", "Scenario", "SeriesPrice", "SimulationConfig",
+    "SolarConfig", "SyntheticWorkload", "TouPeriod", "TouPrice", "TraceWorkload", "describe_error", "error_message",
+    "line_of", "load_gpu_specs", "load_scenario", "parse_duration", "read_yaml",
 ]

@@ -14,8 +14,9 @@ import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from simulator.common.catalog import GpuSpec
 from simulator.common.errors import ScenarioError, UserError
-from simulator.config.schema import Scenario
+from simulator.config.schema import GpuSpecConfig, Scenario
 
 UNION_TAGS = ("constant", "curve", "synthetic", "trace", "occupancy", "flat", "series", "tou")
 """The tags pydantic puts in the location of an error inside a discriminated union; a user never wrote them."""
@@ -60,6 +61,24 @@ def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
                 f"{path}:{line_of(root, list(loc))}: {'.'.join(loc)}: file not found: {scenario.resolve(ref)}"
             )
     return scenario
+
+
+def load_gpu_specs(path: Path) -> list[GpuSpec]:
+    """GPUs described in a YAML file (one mapping, or a list of them); mistakes as file:line: field: message."""
+    root, data = read_yaml(path, "GPU description")
+    items = data if isinstance(data, list) else [data]
+    specs = []
+    for i, item in enumerate(items):
+        loc = [i] if isinstance(data, list) else []
+        if not isinstance(item, dict):
+            raise UserError(f"{path}:{line_of(root, loc)}: expected a mapping of GPU fields (name:, tdp_w:, idle_w:, "
+                            "tensor_tflops:, memory_gb:, ...)")
+        try:
+            specs.append(GpuSpecConfig.model_validate(item).to_spec())
+        except ValidationError as err:
+            error = err.errors()[0]
+            raise UserError(describe_error(path, root, {**error, "loc": (*loc, *error["loc"])})) from None
+    return specs
 
 
 def error_message(error: ErrorDetails) -> str:
