@@ -232,6 +232,10 @@ class SymbolicPowerModel(PowerModel):
     ``["gpu", "dataset", "model"]`` on data that measured one workload on several GPUs (Zeus), where the curve
     differs from GPU to GPU as much as from network to network. ``group_by=None`` fits that one formula only.
 
+    ``physics=True`` fits each target against its physics reference (:data:`PHYSICS_REFERENCES`), so a formula
+    fitted on some GPUs can be asked about another; it is off by default, and off the model is exactly the one
+    before the option existed (leave-one-GPU-out on the two Zeus GPUs, where it does not help: README).
+
     ``settings`` overrides gplearn parameters; ``published=True`` uses exactly the published ones
     (population 15,000, 50 generations, stopping 0.01, crossover 0.7, subtree 0.1, hoist 0.05, point 0.1) and
     the published fitness, plain MAE, where the default judges programs by :func:`scaled_mae`.
