@@ -113,12 +113,9 @@ def read_power_log(path: Path, time_col: str | None = None, power_col: Sequence[
         keys = _gpu_indices(columns[layout.gpu], where, header[layout.gpu].written)
         watts = _watts(columns[index], where, header[index])
         return _per_gpu(path, keys, times, watts)
-    per_key = {key: _watts(columns[index], where, header[index]) for key, index in layout.power.items()}
-    keys = np.repeat(np.arange(len(per_key)), len(rows))
-    merged = _per_gpu(path, keys, np.tile(times, len(per_key)), np.concatenate(list(per_key.values())))
-    labels = list(per_key)
-    return PowerLog({labels[int(k)]: v for k, v in merged.items()},
-                    {labels[int(k)]: v for k, v in merged.skipped.items()})
+    watts = [_watts(columns[index], where, header[index]) for index in layout.power.values()]
+    keys = np.repeat(np.arange(len(watts)), len(rows))
+    return _per_gpu(path, keys, np.tile(times, len(watts)), np.concatenate(watts), labels=list(layout.power))
 
 
 def _rows(path: Path) -> tuple[int, list[_Column], Callable, list[tuple[int, str]]]:
@@ -214,8 +211,10 @@ def _times(texts: list[str], where: Callable[[int], str], column: _Column) -> np
     return _timestamps(texts, where, column.written)
 
 
-def _per_gpu(path: Path, keys: np.ndarray, times: np.ndarray, watts: np.ndarray) -> PowerLog:
-    """Split by GPU, on the clock of the first readable sample; NaN watts are the skipped readings."""
+def _per_gpu(path: Path, keys: np.ndarray, times: np.ndarray, watts: np.ndarray,
+             labels: list[str] | None = None) -> PowerLog:
+    """Split by GPU, on the clock of the first readable sample; NaN watts are the skipped readings. A GPU's key
+    is its index, or ``labels[index]`` (a wide log's column keys, in header order)."""
     readable = ~np.isnan(watts)
     if not readable.any():
         raise UserError(f"{path}: no power readings: all {watts.size} were '[N/A]' or similar")
@@ -223,8 +222,9 @@ def _per_gpu(path: Path, keys: np.ndarray, times: np.ndarray, watts: np.ndarray)
     samples, skipped = {}, {}
     for key in np.unique(keys):
         mine = keys == key
-        samples[str(key)] = sorted_unique(times[mine & readable] - start, watts[mine & readable])
-        skipped[str(key)] = int(np.count_nonzero(mine & ~readable))
+        name = str(key) if labels is None else labels[int(key)]
+        samples[name] = sorted_unique(times[mine & readable] - start, watts[mine & readable])
+        skipped[name] = int(np.count_nonzero(mine & ~readable))
     return PowerLog(samples, skipped)
 
 

@@ -72,27 +72,33 @@ fits an inverse efficiency. The checkpoint valley's duration has no such referen
 
 
 def reference(kind: str, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(base, span) of a physics reference for each row: a target is fitted as (value - base) / span."""
+    """(base, span) of a physics reference (``envelope`` or ``roofline``) for each row: a target is fitted as
+    (value - base) / span."""
     if kind == "envelope":
         idle, tdp = features["gpu_idle_w"].to_numpy(float), features["gpu_tdp_w"].to_numpy(float)
         cap = np.minimum(features["power_limit"].to_numpy(float), tdp) if "power_limit" in features else tdp
         return idle, cap - idle
     if kind == "roofline":
         return np.zeros(len(features)), np.exp(features["log_work_s"].to_numpy(float))
-    return np.zeros(len(features)), np.ones(len(features))
+    raise ValueError(f"unknown physics reference {kind!r}; expected one of {sorted(set(PHYSICS_REFERENCES.values()))}")
 
 
 def to_fitted(values: np.ndarray, kind: str, log: bool, features: pd.DataFrame) -> np.ndarray:
     """A target in the space its formula is fitted in: against its physics reference, then logarithm."""
-    base, span = reference(kind, features)
-    ratio = (values - base) / span
+    ratio = values
+    if kind:
+        base, span = reference(kind, features)
+        ratio = (values - base) / span
     return np.log(ratio) if log else ratio
 
 
 def from_fitted(fitted: np.ndarray, kind: str, log: bool, features: pd.DataFrame) -> np.ndarray:
     """The inverse of :func:`to_fitted`: a prediction back in the target's own units."""
+    value = np.exp(fitted) if log else fitted
+    if not kind:
+        return value
     base, span = reference(kind, features)
-    return base + span * (np.exp(fitted) if log else fitted)
+    return base + span * value
 
 
 @dataclass

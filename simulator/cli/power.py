@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from simulator.cli.terminal import console, guard, print_table
-from simulator.common.catalog import check_new, described
+from simulator.common.catalog import described
 from simulator.common.errors import UserError
 from simulator.config import load_gpu_specs
 
@@ -262,15 +262,12 @@ def predict(
 @contextmanager
 def _described(path: Path | None) -> Iterator[None]:
     """The GPUs of ``--gpu-spec``, known to the catalog while the command reads and predicts."""
-    if path is None:
-        yield
-        return
-    specs = load_gpu_specs(path)
-    try:
-        check_new(specs)
-    except ValueError as err:
-        raise UserError(f"{path}: {err}") from None
-    with described(specs):
+    with ExitStack() as stack:
+        if path is not None:
+            try:  # only entering can refuse a name; errors of the command itself pass through
+                stack.enter_context(described(load_gpu_specs(path)))
+            except ValueError as err:
+                raise UserError(f"{path}: {err}") from None
         yield
 
 

@@ -26,29 +26,44 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import ConfigDict, Field
+
+Positive = Annotated[float, Field(gt=0)]
 
 
 @dataclass(frozen=True)
 class GpuSpec:
-    """Power, speed and make-up of one GPU model; frozen because every job on the cluster shares it."""
+    """Power, speed and make-up of one GPU model; frozen because every job on the cluster shares it.
 
-    name: str
-    tdp_w: float
-    idle_w: float
-    tensor_tflops: float  # dense FP16/BF16 tensor (FP16 vector without tensor cores)
-    memory_gb: float
+    The field constraints are what pydantic checks when a user describes a GPU
+    (:func:`simulator.config.load_gpu_specs`); the catalog's own entries are only checked by ``__post_init__``.
+    """
+
+    __pydantic_config__ = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1)]
+    tdp_w: Positive
+    idle_w: Annotated[float, Field(ge=0)]
+    tensor_tflops: Positive  # dense FP16/BF16 tensor (FP16 vector without tensor cores)
+    memory_gb: Positive
     # every catalog entry has the rest; a GPU a user describes (:func:`described`) may leave them unknown
-    fp32_tflops: float | None = None
-    fp64_tflops: float | None = None
-    memory_bw_gbs: float | None = None
-    sms: int | None = None  # streaming multiprocessors (NVIDIA) or compute units (AMD)
-    base_mhz: float | None = None  # None where the vendor gives none
-    boost_mhz: float | None = None
+    fp32_tflops: Positive | None = None
+    fp64_tflops: Positive | None = None
+    memory_bw_gbs: Positive | None = None
+    sms: Annotated[int, Field(ge=1)] | None = None  # streaming multiprocessors (NVIDIA) or compute units (AMD)
+    base_mhz: Positive | None = None  # None where the vendor gives none
+    boost_mhz: Positive | None = None
     architecture: str = ""
-    year: int | None = None
-    tf32_tflops: float | None = None
-    fp8_tflops: float | None = None
+    year: Annotated[int, Field(ge=2000, le=2100)] | None = None
+    tf32_tflops: Positive | None = None
+    fp8_tflops: Positive | None = None
     vendor: str = "NVIDIA"
+
+    def __post_init__(self) -> None:
+        if self.idle_w >= self.tdp_w:
+            raise ValueError("expected idle_w below tdp_w")
 
 
 GPUS: dict[str, GpuSpec] = {
@@ -168,22 +183,17 @@ def gpu_spec(name: str) -> GpuSpec:
     raise KeyError(f"unknown GPU {name!r}; known: {', '.join(GPUS)}")
 
 
-def check_new(specs: Sequence[GpuSpec]) -> None:
-    """Refuse (ValueError) a described GPU under a name the catalog already has: a datasheet entry is not
-    redefined by accident."""
+@contextmanager
+def described(specs: Sequence[GpuSpec]) -> Iterator[None]:
+    """GPUs a user describes (hardware not yet in the catalog, or not yet built), known to :func:`gpu_spec` inside
+    the block. A name the catalog already has is refused (ValueError, before the block runs): a datasheet entry
+    is not redefined by accident."""
     for spec in specs:
         try:
             taken = gpu_spec(spec.name).name
         except KeyError:
             continue
         raise ValueError(f"{spec.name!r} is the catalog's {taken}; describe a GPU under a name of its own")
-
-
-@contextmanager
-def described(specs: Sequence[GpuSpec]) -> Iterator[None]:
-    """GPUs a user describes (hardware not yet in the catalog, or not yet built), known to :func:`gpu_spec` inside
-    the block; names are checked by :func:`check_new`."""
-    check_new(specs)
     added = {spec.name: spec for spec in specs}
     GPUS.update(added)
     try:

@@ -23,7 +23,6 @@ from simulator.config.schema import (
     DemandResponseEvent,
     FacilityConfig,
     FlatPrice,
-    GpuSpecConfig,
     GridConfig,
     OccupancyWorkload,
     OutputConfig,
@@ -42,7 +41,7 @@ from simulator.config.schema import (
 
 __all__ = [
     "BatteryConfig", "CappingConfig", "CarbonConfig", "ClusterConfig", "ConstantPue", "CurvePue", "DeferralConfig",
-    "DemandResponseEvent", "FacilityConfig", "FlatPrice", "GpuSpecConfig", "GridConfig", "OccupancyWorkload",
+    "DemandResponseEvent", "FacilityConfig", "FlatPrice", "GridConfig", "OccupancyWorkload",
     "OutputConfig", "PolicyConfig", "PowerModelConfig", "Scenario", "SeriesPrice", "SimulationConfig",
     "SolarConfig", "SyntheticWorkload", "TouPeriod", "TouPrice", "TraceWorkload", "describe_error", "error_message",
     "line_of", "load_gpu_specs", "load_scenario", "parse_duration", "read_yaml",

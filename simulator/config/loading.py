@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
 from simulator.common.catalog import GpuSpec
 from simulator.common.errors import ScenarioError, UserError
-from simulator.config.schema import GpuSpecConfig, Scenario
+from simulator.config.schema import Scenario
 
 UNION_TAGS = ("constant", "curve", "synthetic", "trace", "occupancy", "flat", "series", "tou")
 """The tags pydantic puts in the location of an error inside a discriminated union; a user never wrote them."""
@@ -64,7 +64,8 @@ def load_scenario(path: str | Path, seed: int | None = None) -> Scenario:
 
 
 def load_gpu_specs(path: Path) -> list[GpuSpec]:
-    """GPUs described in a YAML file (one mapping, or a list of them); mistakes as file:line: field: message."""
+    """GPUs described in a YAML file (one mapping, or a list of them), checked against the constraints of
+    :class:`~simulator.common.catalog.GpuSpec`'s fields; mistakes as file:line: field: message."""
     root, data = read_yaml(path, "GPU description")
     items = data if isinstance(data, list) else [data]
     specs = []
@@ -74,7 +75,7 @@ def load_gpu_specs(path: Path) -> list[GpuSpec]:
             raise UserError(f"{path}:{line_of(root, loc)}: expected a mapping of GPU fields (name:, tdp_w:, idle_w:, "
                             "tensor_tflops:, memory_gb:, ...)")
         try:
-            specs.append(GpuSpecConfig.model_validate(item).to_spec())
+            specs.append(TypeAdapter(GpuSpec).validate_python(item))
         except ValidationError as err:
             error = err.errors()[0]
             raise UserError(describe_error(path, root, {**error, "loc": (*loc, *error["loc"])})) from None
@@ -83,9 +84,10 @@ def load_gpu_specs(path: Path) -> list[GpuSpec]:
 
 def error_message(error: ErrorDetails) -> str:
     """What one pydantic error says is wrong, in a user's words, with the value that was given."""
-    if error["type"] == "extra_forbidden":
+    # a pydantic model reports extra_forbidden and missing; a validated dataclass (GpuSpec) the other two
+    if error["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
         return "unknown field (check the spelling; see simulator/config/schema.py for the fields)"
-    if error["type"] == "missing":
+    if error["type"] in ("missing", "missing_argument"):
         return "required field is missing"
     given = error.get("input")
     return error["msg"] if isinstance(given, dict) else f"{error['msg']} (got {given!r})"

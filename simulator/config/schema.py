@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from simulator.common.catalog import GpuSpec, gpu_spec
+from simulator.common.catalog import gpu_spec
 from simulator.common.families import FAMILIES
 
 _UNITS = {"s": 1.0, "sec": 1.0, "min": 60.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
@@ -361,37 +361,6 @@ class SimulationConfig(Section):
     @property
     def bins(self) -> int:
         return round(self.duration / self.resolution)
-
-
-class GpuSpecConfig(Section):
-    """A GPU the catalog does not have, described by a user (``dcsim power predict --gpu-spec``): the ratings a
-    power model reads; the rest may stay unknown. Fields as :class:`simulator.common.catalog.GpuSpec`."""
-
-    name: str = Field(min_length=1)
-    tdp_w: float = Field(gt=0)
-    idle_w: float = Field(ge=0)
-    tensor_tflops: float = Field(gt=0, description="dense FP16/BF16 tensor peak, no sparsity")
-    memory_gb: float = Field(gt=0)
-    fp32_tflops: float | None = Field(None, gt=0)
-    fp64_tflops: float | None = Field(None, gt=0)
-    memory_bw_gbs: float | None = Field(None, gt=0)
-    sms: int | None = Field(None, ge=1)
-    base_mhz: float | None = Field(None, gt=0)
-    boost_mhz: float | None = Field(None, gt=0)
-    architecture: str = ""
-    year: int | None = Field(None, ge=2000, le=2100)
-    tf32_tflops: float | None = Field(None, gt=0)
-    fp8_tflops: float | None = Field(None, gt=0)
-    vendor: str = ""
-
-    @model_validator(mode="after")
-    def _idle_below_tdp(self) -> GpuSpecConfig:
-        if self.idle_w >= self.tdp_w:
-            raise ValueError("expected idle_w below tdp_w")
-        return self
-
-    def to_spec(self) -> GpuSpec:
-        return GpuSpec(**self.model_dump())
 
 
 class OutputConfig(Section):
